@@ -1,0 +1,41 @@
+# data8: PGXS build.  The version lives in data8.control only.
+EXTENSION   = data8
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big  = data8
+OBJS        = $(patsubst %.c,%.o,$(wildcard src/*.c))
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql
+
+# Regression tests: sql/NAME.sql against expected/NAME.out.  The simulator
+# must be running (see test/run-tests.sh); `make test` does all of it.
+REGRESS      ?= $(shell cat test/regress-schedule)
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+PG_CONFIG  ?= pg_config
+PG_CPPFLAGS = -DDATA8_VERSION=\"$(EXTVERSION)\" -Isrc -Wall -Wextra -Werror \
+              -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK  = -lcurl -ljansson
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The install script is assembled from one file per concern, in name order.
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
+	cat $^ > $@
+
+.PHONY: sim test demo deps bench
+sim:
+	$(MAKE) -C test/sim
+
+deps:
+	bash test/install-deps.sh
+
+test:
+	bash test/run-tests.sh
+
+demo:
+	bash test/demo.sh
+
+bench:
+	bash test/bench/run.sh

@@ -1,0 +1,29 @@
+/*
+ * profile.h
+ *	  Profiles (rows of data8.profile) and their OAuth tokens.
+ */
+#ifndef DATA8_PROFILE_H
+#define DATA8_PROFILE_H
+
+#include "postgres.h"
+
+typedef struct D8Profile
+{
+	char	   *name;
+	char	   *client_id;
+	char	   *client_secret;
+	char	   *api_url;		/* without trailing slash */
+	char	   *token_url;
+	char	   *scope;
+} D8Profile;
+
+/* profile.c */
+extern D8Profile *d8_profile_active(void);
+extern void d8_profile_wipe(D8Profile *profile);
+extern void d8_check_service_url(const char *url, const char *field);
+
+/* token.c */
+extern char *d8_token_header(D8Profile *profile, uint64 *generation);
+extern void d8_token_invalidate(D8Profile *profile, uint64 generation);
+
+#endif							/* DATA8_PROFILE_H */

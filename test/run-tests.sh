@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# make test: installs what is missing, builds, runs the simulator's own
+# tests, then the pg_regress suite in a throwaway PostgreSQL 15 cluster
+# (pg_cron preloaded) against a clean simulator and again against one that
+# injects faults.  Exit status 0 only when everything passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash test/install-deps.sh
+make -s
+make -s install >/dev/null
+make -s -C test/sim
+
+echo "== simulator tests"
+make -s -C test/sim test
+
+echo "== regression tests (throwaway cluster)"
+pg_virtualenv -v 15 \
+  -o shared_preload_libraries=pg_cron \
+  -o cron.database_name=contrib_regression \
+  -o max_worker_processes=16 \
+  bash test/regress.sh
