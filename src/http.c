@@ -632,14 +632,19 @@ problem_detail(D8Response *resp, StringInfo detail, char **title)
 	if (!d8_json_is_object(root))
 		return;
 
+	errors = d8_json_get(root, "errors");
 	if ((s = d8_json_string(d8_json_get(root, "title"))) != NULL)
 		*title = pstrdup(s);
 	else if ((s = d8_json_string(d8_json_get(root, "error"))) != NULL)
 		*title = pstrdup(s);
-	if ((s = d8_json_string(d8_json_get(root, "detail"))) != NULL)
-		appendStringInfo(detail, "%s%s", detail->len ? " " : "", s);
+	/* the detail of a validation error only points at the errors below */
+	if (d8_json_first_key(errors, NULL) == NULL &&
+		(s = d8_json_string(d8_json_get(root, "detail"))) != NULL)
+	{
+		appendStringInfoString(detail, s);
+		*title = NULL;
+	}
 
-	errors = d8_json_get(root, "errors");
 	d8_json_iter_init(&it, errors);
 	while (d8_json_iter_next(&it, &field, &msgs))
 	{
@@ -686,8 +691,12 @@ d8_http_raise(D8Request *req, D8Response *resp)
 		ereport(ERROR,
 				(errcode(resp->timed_out ? ERRCODE_QUERY_CANCELED : ERRCODE_CONNECTION_FAILURE),
 				 resp->timed_out ?
-				 errmsg("Data8 request timed out after %d attempts", resp->attempts) :
-				 errmsg("could not reach the Data8 service after %d attempts", resp->attempts),
+				 errmsg_plural("Data8 request timed out after %d attempt",
+							   "Data8 request timed out after %d attempts",
+							   resp->attempts, resp->attempts) :
+				 errmsg_plural("could not reach the Data8 service after %d attempt",
+							   "could not reach the Data8 service after %d attempts",
+							   resp->attempts, resp->attempts),
 				 errdetail_internal("%s", resp->error),
 				 resp->timed_out ?
 				 errhint("Raise data8.timeout or data8.max_retries.") :

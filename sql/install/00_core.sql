@@ -3,6 +3,10 @@
 
 \echo Use "CREATE EXTENSION data8" to load this file. \quit
 
+-- Everyone may see the schema; what each role may call is set per function
+-- (administrative functions are revoked from PUBLIC where they are made).
+GRANT USAGE ON SCHEMA data8 TO PUBLIC;
+
 -- Credentials and endpoints.  The table holds client secrets, so only the
 -- extension owner reads it; everyone else sees data8.profiles.
 CREATE TABLE data8.profile (
