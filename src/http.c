@@ -288,6 +288,8 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 		url = psprintf("%s%s", pipe->profile->api_url, req->path);
 
 	SETOPT(easy, CURLOPT_URL, url);
+	if (url != req->path)
+		pfree(url);				/* curl keeps a copy */
 	SETOPT(easy, CURLOPT_SHARE, get_share());
 	SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -403,7 +405,7 @@ slot_should_retry(D8Slot *slot, CURLcode rc)
 		if (resp->too_large)
 			return false;
 		retryable = idempotent || create || transport_error_is_connect(rc);
-		if (retryable && create && !transport_error_is_connect(rc))
+		if (retryable && !transport_error_is_connect(rc))
 			resp->ambiguous = true;
 	}
 	else if (resp->status == 429 || resp->status == 503)
@@ -411,7 +413,7 @@ slot_should_retry(D8Slot *slot, CURLcode rc)
 	else if (resp->status == 502 || resp->status == 504 || resp->status == 500)
 	{
 		retryable = idempotent || create;
-		if (retryable && create)
+		if (retryable)
 			resp->ambiguous = true;
 	}
 	else
@@ -567,6 +569,13 @@ d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
 
 		curl_multi_perform(pipe->multi, &running);
 	}
+}
+
+/* Drives the pipeline's transfers once (at most about 50 ms). */
+void
+d8_pipeline_poll(D8Pipeline *pipe)
+{
+	pipeline_step(pipe, D8_POLL_SLICE_MS);
 }
 
 /* Waits until every request of the pipeline has its final answer. */
@@ -813,19 +822,23 @@ d8_api(const char *method, char *path, const char *object,
 		req.flags |= D8_IDEMPOTENT;
 
 	d8_http_perform(profile, &req, &resp);
+	/* a DELETE whose first answer was lost did its work */
+	if (resp.status == 404 && resp.ambiguous && strcmp(method, "DELETE") == 0)
+		return NULL;
 	d8_http_check(&req, &resp);
 	return d8_api_response_json(&req, &resp);
 }
 
 /*
  * POSTs an object whose name the client chose (a dataset, a job), so that
- * it can be retried even when an attempt's outcome is unknown: if a retry
- * meets 409 after such an attempt, the first attempt took effect, and the
- * object is read back from recheck_path.
+ * it can be retried even when an attempt's outcome is unknown.  A 409 is
+ * taken as "it exists" when exists_ok, or when it follows such an attempt
+ * (the first attempt took effect): the object is then read back from
+ * recheck_path, and *existed (if given) says so.
  */
-D8Json *
-d8_api_create(char *path, const char *object, StringInfo body,
-			  char *recheck_path)
+static D8Json *
+api_create(char *path, const char *object, StringInfo body,
+		   char *recheck_path, bool exists_ok, bool *existed)
 {
 	D8Request	req;
 	D8Response	resp;
@@ -838,8 +851,30 @@ d8_api_create(char *path, const char *object, StringInfo body,
 	req.flags = D8_RETRY_CREATE;
 
 	d8_http_perform(profile, &req, &resp);
-	if (resp.status == 409 && resp.ambiguous)
+	if (existed)
+		*existed = false;
+	if (resp.status == 409 && (resp.ambiguous || exists_ok))
+	{
+		if (existed)
+			*existed = !resp.ambiguous;
 		return d8_api("GET", recheck_path, object, NULL, 0);
+	}
 	d8_http_check(&req, &resp);
 	return d8_api_response_json(&req, &resp);
+}
+
+/* Creates a client-named object; 409 is an ERROR unless our own retry met it. */
+D8Json *
+d8_api_create(char *path, const char *object, StringInfo body,
+			  char *recheck_path)
+{
+	return api_create(path, object, body, recheck_path, false, NULL);
+}
+
+/* Creates a client-named object, or reads it back when it exists already. */
+D8Json *
+d8_api_create_or_get(char *path, const char *object, StringInfo body,
+					 char *recheck_path, bool *existed)
+{
+	return api_create(path, object, body, recheck_path, true, existed);
 }

@@ -60,6 +60,7 @@ extern D8Pipeline *d8_pipeline_begin(D8Profile *profile, int max_inflight);
 extern void d8_pipeline_submit(D8Pipeline *pipe, D8Request *req,
 							   D8Response *resp, D8Done done, void *arg);
 extern void d8_pipeline_drain(D8Pipeline *pipe);
+extern void d8_pipeline_poll(D8Pipeline *pipe);
 extern void d8_pipeline_end(D8Pipeline *pipe);
 extern int	d8_pipeline_inflight(D8Pipeline *pipe);
 extern int64 d8_http_retries_total(void);
@@ -73,6 +74,8 @@ extern D8Json *d8_api(const char *method, char *path, const char *object,
 					  StringInfo body, int flags);
 extern D8Json *d8_api_create(char *path, const char *object, StringInfo body,
 							 char *recheck_path);
+extern D8Json *d8_api_create_or_get(char *path, const char *object, StringInfo body,
+									 char *recheck_path, bool *existed);
 extern D8Json *d8_api_response_json(D8Request *req, D8Response *resp);
 
 /* Interruptible sleep (http.c) */

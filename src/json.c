@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "mb/pg_wchar.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
@@ -158,6 +159,15 @@ d8_json_number(D8Json *v, double *out)
 	return true;
 }
 
+bool
+d8_json_bool(D8Json *v, bool *out)
+{
+	if (v == NULL || !json_is_boolean(v))
+		return false;
+	*out = json_is_true(v);
+	return true;
+}
+
 const char *
 d8_json_string(D8Json *v)
 {
@@ -228,7 +238,13 @@ d8_json_text(D8Json *v)
 		case JSON_INTEGER:
 			return psprintf(INT64_FORMAT, (int64) json_integer_value(v));
 		case JSON_REAL:
-			return d8_json_dump(v);
+			{
+				/* the shortest text that reads back as the same double */
+				char	   *buf = palloc(DOUBLE_SHORTEST_DECIMAL_LEN);
+
+				double_to_shortest_decimal_buf(json_real_value(v), buf);
+				return buf;
+			}
 		case JSON_TRUE:
 			return pstrdup("true");
 		case JSON_FALSE:

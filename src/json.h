@@ -41,6 +41,7 @@ extern char *d8_json_text(D8Json *v);
 extern char *d8_json_dump(D8Json *v);
 extern bool d8_json_int(D8Json *v, int64 *out);
 extern bool d8_json_number(D8Json *v, double *out);
+extern bool d8_json_bool(D8Json *v, bool *out);
 extern const char *d8_json_string(D8Json *v);
 extern const char *d8_json_first_key(D8Json *obj, D8Json **value);
 

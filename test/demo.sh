@@ -10,7 +10,7 @@ make -s
 make -s install >/dev/null
 make -s -C test/sim
 
-pg_virtualenv -v 15 \
+pg_virtualenv -t -v 15 \
   -o shared_preload_libraries=pg_cron \
   -o cron.database_name=postgres \
   bash -c '

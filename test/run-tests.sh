@@ -15,7 +15,7 @@ echo "== simulator tests"
 make -s -C test/sim test
 
 echo "== regression tests (throwaway cluster)"
-pg_virtualenv -v 15 \
+pg_virtualenv -t -v 15 \
   -o shared_preload_libraries=pg_cron \
   -o cron.database_name=contrib_regression \
   -o max_worker_processes=16 \

@@ -1,0 +1,492 @@
+/*
+ * api_key.c
+ *	  SQL functions for the ApiKey routes: list, get, create, update and
+ *	  delete keys, and the allowed domains, IP networks and services of a key.
+ */
+#include "data8.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/inet.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "http.h"
+#include "json.h"
+#include "result.h"
+#include "validate.h"
+
+PG_FUNCTION_INFO_V1(data8_api_keys);
+PG_FUNCTION_INFO_V1(data8_api_key);
+PG_FUNCTION_INFO_V1(data8_create_api_key);
+PG_FUNCTION_INFO_V1(data8_update_api_key);
+PG_FUNCTION_INFO_V1(data8_delete_api_key);
+PG_FUNCTION_INFO_V1(data8_api_key_allowed_domains);
+PG_FUNCTION_INFO_V1(data8_add_api_key_allowed_domain);
+PG_FUNCTION_INFO_V1(data8_remove_api_key_allowed_domain);
+PG_FUNCTION_INFO_V1(data8_api_key_allowed_ips);
+PG_FUNCTION_INFO_V1(data8_add_api_key_allowed_ip);
+PG_FUNCTION_INFO_V1(data8_remove_api_key_allowed_ip);
+PG_FUNCTION_INFO_V1(data8_api_key_allowed_services);
+PG_FUNCTION_INFO_V1(data8_add_api_key_allowed_service);
+PG_FUNCTION_INFO_V1(data8_remove_api_key_allowed_service);
+
+#define D8_MAX_DOMAIN_LEN	253
+#define D8_MAX_LABEL_LEN	63
+
+/* data8.api_key columns that differ from the JSON member names */
+static const D8Field api_key_fields[] = {
+	{"expires_on", "expiresOn"},
+	{"max_requests_per_ip_per_day", "maxRequestsPerIPPerDay"},
+	{"is_client_key", "isClientKey"},
+	{"allowed_domains", "allowedDomains"},
+	{"allowed_ips", "allowedIPs"},
+	{"allowed_services", "allowedServices"},
+};
+
+/* The three lists of restrictions of a key, as the routes name them. */
+typedef enum KeyList
+{
+	LIST_DOMAINS,
+	LIST_IPS,
+	LIST_SERVICES
+} KeyList;
+
+static const char *const list_route[] = {"allowedDomains", "allowedIPs", "allowedServices"};
+
+static char *
+key_object(const char *key)
+{
+	return psprintf("API key \"%s\"", key);
+}
+
+/*
+ * Ensures key can name an API key: not empty, only A-Z a-z 0-9 _ -.  The
+ * longest key the service accepts is its own rule and is left to it.
+ */
+static void
+check_key(const char *key)
+{
+	const char *p;
+
+	if (key[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Data8 API key must not be empty")));
+	for (p = key; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			  (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid Data8 API key \"%s\"", key),
+					 errdetail("An API key contains only the letters A-Z and a-z, digits, \"_\" and \"-\".")));
+}
+
+/* The key argument argno: not NULL, valid. */
+static char *
+key_arg(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *key;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("key must not be NULL")));
+	key = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	check_key(key);
+	return key;
+}
+
+/*
+ * Returns domain in lower case once it is a host name (labels of 1 to 63
+ * letters, digits and inner hyphens, 253 characters at most), optionally
+ * starting with "*." for all its subdomains.
+ */
+static char *
+check_domain(const char *domain)
+{
+	char	   *lower = pstrdup(domain);
+	char	   *p = lower;
+	int			label = 0;
+	bool		ok = true;
+	char	   *q;
+
+	for (q = lower; *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q += 'a' - 'A';
+	if (strncmp(p, "*.", 2) == 0)
+		p += 2;
+	if (*p == '\0' || strlen(p) > D8_MAX_DOMAIN_LEN)
+		ok = false;
+	for (q = p; ok; q++)
+	{
+		if (*q == '.' || *q == '\0')
+		{
+			/* end of a label: not empty, no hyphen at either end */
+			if (label == 0 || label > D8_MAX_LABEL_LEN || q[-1] == '-' || q[-label] == '-')
+				ok = false;
+			label = 0;
+			if (*q == '\0')
+				break;
+		}
+		else if ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-')
+			label++;
+		else
+			ok = false;
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid domain name \"%s\"", domain),
+				 errdetail("A domain is a host name of dot-separated labels of 1 to 63 letters, digits and inner hyphens, at most 253 characters, optionally starting with \"*.\"."),
+				 errhint("Give the host name only, without scheme, port or path, e.g. \"www.example.com\" or \"*.example.com\".")));
+	return lower;
+}
+
+/* Ensures service is a service name: letters, digits, "_", "." and "-". */
+static void
+check_service(const char *service)
+{
+	const char *p;
+
+	if (service[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Data8 service name must not be empty")));
+	for (p = service; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			  (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid Data8 service name \"%s\"", service),
+					 errdetail("A service name contains only the letters A-Z and a-z, digits, \"_\", \".\" and \"-\"."),
+					 errhint("Use the name of a Data8 service, e.g. \"AddressCapture\".")));
+}
+
+/* Appends ,"member": to a JSON object being built (no comma at first). */
+static void
+append_member(StringInfo body, const char *member)
+{
+	if (body->len > 1)
+		appendStringInfoChar(body, ',');
+	d8_json_append_cstring(body, member);
+	appendStringInfoChar(body, ':');
+}
+
+/*
+ * Builds the body of a POST or PUT from arguments 1 to 5 (description,
+ * username, expires_on, max_requests_per_ip_per_day, is_client_key), each
+ * left out when NULL; key (may be NULL) goes first.  Returns the number of
+ * fields other than the key.
+ */
+static int
+key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key)
+{
+	int			n = 0;
+
+	appendStringInfoChar(body, '{');
+	if (key)
+	{
+		append_member(body, "key");
+		d8_json_append_cstring(body, key);
+	}
+	if (!PG_ARGISNULL(1))
+	{
+		append_member(body, "description");
+		d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+		n++;
+	}
+	if (!PG_ARGISNULL(2))
+	{
+		append_member(body, "username");
+		d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(2)));
+		n++;
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		append_member(body, "expiresOn");
+		d8_json_append_timestamp(body, PG_GETARG_TIMESTAMPTZ(3));
+		n++;
+	}
+	if (!PG_ARGISNULL(4))
+	{
+		int32		max = PG_GETARG_INT32(4);
+
+		if (max < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_requests_per_ip_per_day must not be negative")));
+		append_member(body, "maxRequestsPerIPPerDay");
+		appendStringInfo(body, "%d", max);
+		n++;
+	}
+	if (!PG_ARGISNULL(5))
+	{
+		append_member(body, "isClientKey");
+		appendStringInfoString(body, PG_GETARG_BOOL(5) ? "true" : "false");
+		n++;
+	}
+	appendStringInfoChar(body, '}');
+	return n;
+}
+
+/* api_keys(): GET /ApiKey, one row per key of the account. */
+Datum
+data8_api_keys(PG_FUNCTION_ARGS)
+{
+	D8ResultSet *rs = d8_result_set_begin(fcinfo);
+	D8Json	   *root = d8_api("GET", "/ApiKey", "the API key list", NULL, 0);
+
+	d8_result_set_add_list(rs, d8_json_list(root, "items", "GET /ApiKey"),
+						   api_key_fields, lengthof(api_key_fields));
+	PG_RETURN_NULL();
+}
+
+/* api_key(key): GET /ApiKey/{key}. */
+Datum
+data8_api_key(PG_FUNCTION_ARGS)
+{
+	char	   *key = key_arg(fcinfo, 0);
+	D8Json	   *obj;
+
+	obj = d8_api("GET", d8_url_path(2, "ApiKey", key), key_object(key), NULL, 0);
+	return d8_result_row(fcinfo, obj, api_key_fields, lengthof(api_key_fields));
+}
+
+/*
+ * create_api_key(key, description, username, expires_on,
+ * max_requests_per_ip_per_day, is_client_key): POST /ApiKey.  A key the
+ * caller chose is created with a recheck (a retry that meets 409 after an
+ * attempt of unknown outcome reads the key back); a generated one is sent
+ * once, as a retry could create a second key.
+ */
+Datum
+data8_create_api_key(PG_FUNCTION_ARGS)
+{
+	char	   *key = NULL;
+	StringInfoData body;
+	D8Json	   *obj;
+
+	if (!PG_ARGISNULL(0))
+		key = key_arg(fcinfo, 0);
+	initStringInfo(&body);
+	key_body(fcinfo, &body, key);
+
+	if (key)
+	{
+		obj = d8_api_create("/ApiKey", key_object(key), &body,
+							d8_url_path(2, "ApiKey", key));
+		if (obj == NULL)
+			obj = d8_api("GET", d8_url_path(2, "ApiKey", key), key_object(key), NULL, 0);
+	}
+	else
+	{
+		obj = d8_api("POST", "/ApiKey", "a new API key", &body, 0);
+		if (obj == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("Data8 created an API key but did not return it"),
+					 errhint("Find the new key with data8.api_keys().")));
+	}
+	return d8_result_row(fcinfo, obj, api_key_fields, lengthof(api_key_fields));
+}
+
+/*
+ * update_api_key(key, description, username, expires_on,
+ * max_requests_per_ip_per_day, is_client_key): PUT /ApiKey/{key} with the
+ * non-NULL fields (nothing is sent when all are NULL), then the key as it
+ * now is.
+ */
+Datum
+data8_update_api_key(PG_FUNCTION_ARGS)
+{
+	char	   *key = key_arg(fcinfo, 0);
+	char	   *path = d8_url_path(2, "ApiKey", key);
+	StringInfoData body;
+	D8Json	   *obj;
+
+	initStringInfo(&body);
+	if (key_body(fcinfo, &body, NULL) > 0)
+		d8_api("PUT", path, key_object(key), &body, 0);
+	obj = d8_api("GET", path, key_object(key), NULL, 0);
+	return d8_result_row(fcinfo, obj, api_key_fields, lengthof(api_key_fields));
+}
+
+/* delete_api_key(key): DELETE /ApiKey/{key}. */
+Datum
+data8_delete_api_key(PG_FUNCTION_ARGS)
+{
+	char	   *key = key_arg(fcinfo, 0);
+
+	d8_api("DELETE", d8_url_path(2, "ApiKey", key), key_object(key), NULL, 0);
+	PG_RETURN_VOID();
+}
+
+/*
+ * GET /ApiKey/{key}/<list>: one row per string of the list, converted with
+ * the input function of the result column (text or cidr).
+ */
+static Datum
+list_rows(FunctionCallInfo fcinfo, KeyList list)
+{
+	char	   *key = key_arg(fcinfo, 0);
+	D8ResultSet *rs = d8_result_set_begin(fcinfo);
+	char	   *path = psprintf("%s/%s", d8_url_path(2, "ApiKey", key), list_route[list]);
+	D8Json	   *root = d8_api("GET", path, key_object(key), NULL, 0);
+	D8Json	   *items = d8_json_list(root, "items", path);
+	Oid			typinput;
+	Oid			typioparam;
+	FmgrInfo	flinfo;
+	size_t		i;
+
+	getTypeInputInfo(TupleDescAttr(rs->tupdesc, 0)->atttypid, &typinput, &typioparam);
+	fmgr_info(typinput, &flinfo);
+	for (i = 0; i < d8_json_size(items); i++)
+	{
+		const char *s = d8_json_string(d8_json_at(items, i));
+		Datum		value;
+		bool		isnull = false;
+
+		if (s == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("unexpected Data8 answer to GET %s", path),
+					 errdetail("Expected a JSON array of strings.")));
+		value = InputFunctionCall(&flinfo, (char *) s, typioparam, -1);
+		tuplestore_putvalues(rs->store, rs->tupdesc, &value, &isnull);
+	}
+	PG_RETURN_NULL();
+}
+
+/*
+ * The object a list change names in messages: a PUT (add) can only miss
+ * the key; a DELETE (remove) misses the entry or the key.
+ */
+static char *
+change_object(const char *method, const char *key, const char *what)
+{
+	if (strcmp(method, "PUT") == 0)
+		return key_object(key);
+	return psprintf("%s of API key \"%s\"", what, key);
+}
+
+/* PUT (add) or DELETE (remove) /ApiKey/{key}/<list>/{item}. */
+static void
+list_change(const char *method, const char *key, KeyList list,
+			const char *item, const char *what)
+{
+	char	   *path = psprintf("%s/%s%s", d8_url_path(2, "ApiKey", key),
+								list_route[list], d8_url_path(1, item));
+
+	d8_api(method, path, change_object(method, key, what), NULL, 0);
+}
+
+/* api_key_allowed_domains(key): GET /ApiKey/{key}/allowedDomains. */
+Datum
+data8_api_key_allowed_domains(PG_FUNCTION_ARGS)
+{
+	return list_rows(fcinfo, LIST_DOMAINS);
+}
+
+/* add_api_key_allowed_domain(key, domain): PUT .../allowedDomains/{domain}. */
+Datum
+data8_add_api_key_allowed_domain(PG_FUNCTION_ARGS)
+{
+	char	   *key = key_arg(fcinfo, 0);
+	char	   *orig = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *domain = check_domain(orig);
+
+	list_change("PUT", key, LIST_DOMAINS, domain,
+				psprintf("allowed domain \"%s\"", domain));
+	PG_RETURN_VOID();
+}
+
+/* remove_api_key_allowed_domain(key, domain): DELETE .../allowedDomains/{domain}. */
+Datum
+data8_remove_api_key_allowed_domain(PG_FUNCTION_ARGS)
+{
+	char	   *key = key_arg(fcinfo, 0);
+	char	   *orig = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *domain = check_domain(orig);
+
+	list_change("DELETE", key, LIST_DOMAINS, domain,
+				psprintf("allowed domain \"%s\"", domain));
+	PG_RETURN_VOID();
+}
+
+/* api_key_allowed_ips(key): GET /ApiKey/{key}/allowedIPs, as cidr. */
+Datum
+data8_api_key_allowed_ips(PG_FUNCTION_ARGS)
+{
+	return list_rows(fcinfo, LIST_IPS);
+}
+
+/*
+ * PUT or DELETE /ApiKey/{key}/allowedIPs/{network}/{prefix}, the network
+ * address and prefix length taken from a cidr (which has no host bits).
+ */
+static void
+ip_change(FunctionCallInfo fcinfo, const char *method)
+{
+	char	   *key = key_arg(fcinfo, 0);
+	inet	   *net = PG_GETARG_INET_PP(1);
+	char	   *address = text_to_cstring(DatumGetTextPP(DirectFunctionCall1(network_host,
+																			 InetPGetDatum(net))));
+	char	   *prefix = psprintf("%d", (int) ip_bits(net));
+	char	   *path;
+
+	path = psprintf("%s/%s%s", d8_url_path(2, "ApiKey", key),
+					list_route[LIST_IPS], d8_url_path(2, address, prefix));
+	d8_api(method, path,
+		   change_object(method, key, psprintf("allowed IP network %s/%s", address, prefix)),
+		   NULL, 0);
+}
+
+/* add_api_key_allowed_ip(key, network): PUT .../allowedIPs/{network}/{prefix}. */
+Datum
+data8_add_api_key_allowed_ip(PG_FUNCTION_ARGS)
+{
+	ip_change(fcinfo, "PUT");
+	PG_RETURN_VOID();
+}
+
+/* remove_api_key_allowed_ip(key, network): DELETE .../allowedIPs/{network}/{prefix}. */
+Datum
+data8_remove_api_key_allowed_ip(PG_FUNCTION_ARGS)
+{
+	ip_change(fcinfo, "DELETE");
+	PG_RETURN_VOID();
+}
+
+/* api_key_allowed_services(key): GET /ApiKey/{key}/allowedServices. */
+Datum
+data8_api_key_allowed_services(PG_FUNCTION_ARGS)
+{
+	return list_rows(fcinfo, LIST_SERVICES);
+}
+
+/* add_api_key_allowed_service(key, service): PUT .../allowedServices/{service}. */
+Datum
+data8_add_api_key_allowed_service(PG_FUNCTION_ARGS)
+{
+	char	   *key = key_arg(fcinfo, 0);
+	char	   *service = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	check_service(service);
+	list_change("PUT", key, LIST_SERVICES, service,
+				psprintf("allowed service \"%s\"", service));
+	PG_RETURN_VOID();
+}
+
+/* remove_api_key_allowed_service(key, service): DELETE .../allowedServices/{service}. */
+Datum
+data8_remove_api_key_allowed_service(PG_FUNCTION_ARGS)
+{
+	char	   *key = key_arg(fcinfo, 0);
+	char	   *service = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	check_service(service);
+	list_change("DELETE", key, LIST_SERVICES, service,
+				psprintf("allowed service \"%s\"", service));
+	PG_RETURN_VOID();
+}

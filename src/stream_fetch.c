@@ -1,0 +1,373 @@
+/*
+ * stream_fetch.c
+ *	  data8.fetch_output(name) and data8.fetch_output_json(name): a dataset's
+ *	  records as rows, pages of 1,000 requested with data8.parallel_requests
+ *	  in flight and emitted in dataset order into a tuplestore (which spills
+ *	  to disk past work_mem).
+ */
+#include "data8.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "http.h"
+#include "json.h"
+#include "profile.h"
+#include "record.h"
+#include "result.h"
+#include "stream.h"
+#include "validate.h"
+
+PG_FUNCTION_INFO_V1(data8_fetch_output);
+PG_FUNCTION_INFO_V1(data8_fetch_output_json);
+
+#define D8_PROGRESS_EVERY_MS 2000
+
+typedef struct Fetch Fetch;
+typedef void (*RecordSink) (Fetch *f, D8RecordReader *record);
+
+/* One page in flight or waiting to be emitted. */
+typedef struct FetchPage
+{
+	MemoryContext cxt;			/* holds its answer; reset once emitted */
+	D8Request	req;
+	D8Response	resp;
+	int64		start;
+	int			count;
+	bool		done;
+} FetchPage;
+
+struct Fetch
+{
+	char	   *name;
+	char	   *object;
+	D8ResultSet *rs;
+	RecordSink	sink;
+	/* conversion to rows */
+	int			natts;
+	const char **attnames;		/* NULL for dropped attributes */
+	FmgrInfo   *in;
+	Oid		   *ioparams;
+	int32	   *typmods;
+	Datum	   *values;
+	bool	   *nulls;
+	/* error context */
+	int64		recno;
+	const char *column;
+	/* progress */
+	int64		records;
+	int64		pages;
+	TimestampTz start;
+	TimestampTz last_progress;
+};
+
+/* Error context: the record and column being converted. */
+static void
+fetch_error_context(void *arg)
+{
+	Fetch	   *f = (Fetch *) arg;
+
+	/* a cancel is not about the record at hand */
+	if (f->recno == 0 || geterrcode() == ERRCODE_QUERY_CANCELED)
+		return;
+	if (f->column)
+		errcontext("record " INT64_FORMAT ", column \"%s\" of dataset \"%s\"",
+				   f->recno, f->column, f->name);
+	else
+		errcontext("record " INT64_FORMAT " of dataset \"%s\"", f->recno, f->name);
+}
+
+/* The attribute named key, or -1; hint is where the last one was found. */
+static int
+find_attribute(Fetch *f, const char *key, int hint)
+{
+	int			i;
+
+	for (i = 0; i < f->natts; i++)
+	{
+		int			a = (hint + i) % f->natts;
+
+		if (f->attnames[a] && strcmp(f->attnames[a], key) == 0)
+			return a;
+	}
+	return -1;
+}
+
+/* Adds a record as a row of the requested type; absent members are NULL. */
+static void
+sink_row(Fetch *f, D8RecordReader *record)
+{
+	int			i;
+	int			hint = 0;
+
+	for (i = 0; i < f->natts; i++)
+		f->nulls[i] = true;
+	for (i = 0; i < record->nvalues; i++)
+	{
+		D8RecordValue *v = &record->values[i];
+		int			a = find_attribute(f, v->key, hint);
+
+		if (a < 0)
+			continue;			/* a column not asked for */
+		hint = a + 1;
+		f->column = f->attnames[a];
+		f->values[a] = InputFunctionCall(&f->in[a], (char *) v->text,
+										 f->ioparams[a], f->typmods[a]);
+		f->nulls[a] = (v->text == NULL);
+	}
+	/* domains and NOT NULL checks see the missing values too */
+	for (i = 0; i < f->natts; i++)
+		if (f->nulls[i] && f->attnames[i])
+		{
+			f->column = f->attnames[i];
+			f->values[i] = InputFunctionCall(&f->in[i], NULL, f->ioparams[i], f->typmods[i]);
+		}
+	f->column = NULL;
+	tuplestore_putvalues(f->rs->store, f->rs->tupdesc, f->values, f->nulls);
+}
+
+/* Adds a record as one jsonb value, from its exact text. */
+static void
+sink_json(Fetch *f, D8RecordReader *record)
+{
+	Datum		value;
+	bool		isnull = false;
+	char	   *text = pnstrdup(record->raw, record->rawlen);
+
+	value = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+	tuplestore_putvalues(f->rs->store, f->rs->tupdesc, &value, &isnull);
+	pfree(text);
+}
+
+static void
+page_done(D8Request *req, D8Response *resp, void *arg)
+{
+	((FetchPage *) arg)->done = true;
+}
+
+/* Emits one page's records, checking that none is missing. */
+static void
+emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
+{
+	MemoryContext old;
+	D8RecordReader reader;
+	int64		n = 0;
+
+	d8_http_check(&p->req, &p->resp);
+	old = MemoryContextSwitchTo(parse_cxt);
+	d8_records_begin(&reader, p->resp.body.data, p->resp.body.len,
+					 psprintf("GET %s", p->req.path));
+	while (d8_records_next(&reader))
+	{
+		if (++n > p->count)
+			break;
+		f->recno = p->start + n - 1;
+		f->sink(f, &reader);
+	}
+	if (n != p->count)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("Data8 returned %s records instead of %d for records " INT64_FORMAT
+						" to " INT64_FORMAT " of dataset \"%s\"",
+						n > p->count ? "more" : psprintf(INT64_FORMAT, n), p->count,
+						p->start, p->start + p->count - 1, f->name),
+				 errdetail("The dataset's recordCount promised them; none is dropped silently.")));
+	f->recno = 0;
+	f->records += n;
+	f->pages++;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(parse_cxt);
+	MemoryContextReset(p->cxt);
+	p->done = false;
+
+	if (d8_progress &&
+		TimestampDifferenceExceeds(f->last_progress, GetCurrentTimestamp(),
+								   D8_PROGRESS_EVERY_MS))
+	{
+		f->last_progress = GetCurrentTimestamp();
+		d8_progress_notice("fetched", f->name, f->records, f->pages, f->start, false);
+	}
+}
+
+/* Requests all pages (a window of them in flight) and emits them in order. */
+static void
+fetch_pages(Fetch *f, int64 total)
+{
+	int			window = d8_parallel_requests;
+	int64		npages = (total + D8_BLOCK_RECORDS - 1) / D8_BLOCK_RECORDS;
+	int64		next_submit = 0;
+	int64		next_emit = 0;
+	FetchPage  *ring = palloc0(sizeof(FetchPage) * window);
+	MemoryContext parse_cxt = AllocSetContextCreate(CurrentMemoryContext, "data8 fetch parse",
+													ALLOCSET_DEFAULT_SIZES);
+	char	   *base = psprintf("%s/data", d8_url_path(2, "Dataset", f->name));
+	D8Pipeline *pipe = d8_pipeline_begin(d8_profile_active(), window);
+	ErrorContextCallback errcb;
+	int			i;
+
+	for (i = 0; i < window; i++)
+		ring[i].cxt = AllocSetContextCreate(CurrentMemoryContext, "data8 fetch page",
+											ALLOCSET_DEFAULT_SIZES);
+	errcb.callback = fetch_error_context;
+	errcb.arg = f;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	while (next_emit < npages)
+	{
+		FetchPage  *p;
+
+		while (next_submit < npages && next_submit < next_emit + window)
+		{
+			MemoryContext old;
+
+			p = &ring[next_submit % window];
+			old = MemoryContextSwitchTo(p->cxt);
+			p->start = next_submit * D8_BLOCK_RECORDS + 1;
+			p->count = (int) Min((int64) D8_BLOCK_RECORDS, total - (p->start - 1));
+			p->done = false;
+			p->req.method = "GET";
+			p->req.path = psprintf("%s?start=" INT64_FORMAT "&count=%d", base, p->start, p->count);
+			p->req.object = f->object;
+			p->req.body = NULL;
+			p->req.flags = D8_IDEMPOTENT;
+			d8_pipeline_submit(pipe, &p->req, &p->resp, page_done, p);
+			MemoryContextSwitchTo(old);
+			next_submit++;
+		}
+		p = &ring[next_emit % window];
+		while (!p->done)
+			d8_pipeline_poll(pipe);
+		emit_page(f, p, parse_cxt);
+		next_emit++;
+	}
+	d8_pipeline_end(pipe);
+	error_context_stack = errcb.previous;
+	d8_progress_notice("fetched", f->name, f->records, f->pages, f->start, true);
+}
+
+/*
+ * Reads the dataset's details: it must be a complete output dataset; with
+ * a row type, each requested column must be one of its columns.  Returns
+ * its record count.
+ */
+static int64
+check_dataset(Fetch *f, bool rows)
+{
+	D8Json	   *obj = d8_api("GET", d8_url_path(2, "Dataset", f->name), f->object, NULL, 0);
+	D8Json	   *columns = d8_json_get(obj, "columns");
+	int64		total = 0;
+	bool		flag;
+	int			i;
+
+	if (d8_json_bool(d8_json_get(obj, "input"), &flag) && flag)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("dataset \"%s\" is an input dataset", f->name),
+				 errdetail("Only output datasets (made by jobs) can be downloaded."),
+				 errhint("Fetch the output dataset named in the job's output_datasets.")));
+	if (d8_json_bool(d8_json_get(obj, "completed"), &flag) && !flag)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("dataset \"%s\" is not complete yet", f->name),
+				 errhint("Wait for the job that fills it with data8.wait_for_job().")));
+	if (!d8_json_int(d8_json_get(obj, "recordCount"), &total) || total < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("Data8 dataset \"%s\" has no valid recordCount", f->name)));
+
+	for (i = 0; rows && i < f->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(f->rs->tupdesc, i);
+
+		if (att->attisdropped || d8_json_get(columns, NameStr(att->attname)) != NULL)
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" is not in dataset \"%s\"",
+						NameStr(att->attname), f->name),
+				 errdetail("The dataset's columns are %s.", d8_json_dump(columns)),
+				 errhint("Name the result columns after the dataset's columns.")));
+	}
+	return total;
+}
+
+static Fetch *
+fetch_begin(FunctionCallInfo fcinfo, RecordSink sink)
+{
+	Fetch	   *f = palloc0(sizeof(Fetch));
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("dataset name must not be NULL")));
+	f->name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	d8_check_dataset_name(f->name, "dataset");
+	f->object = psprintf("dataset \"%s\"", f->name);
+	f->sink = sink;
+	f->rs = d8_result_set_begin(fcinfo);
+	f->start = GetCurrentTimestamp();
+	f->last_progress = f->start;
+	return f;
+}
+
+/*
+ * fetch_output(name) AS t(col type, ...) and fetch_output(name, NULL::row)
+ * -> the dataset's records as rows, columns matched by name, values
+ * converted with the column types' input functions.
+ */
+Datum
+data8_fetch_output(PG_FUNCTION_ARGS)
+{
+	Fetch	   *f;
+	TupleDesc	tupdesc;
+	int64		total;
+	int			i;
+
+	if (get_call_result_type(fcinfo, NULL, NULL) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("data8.fetch_output needs a row type"),
+				 errhint("Use a column definition list, AS t(id integer, ...), or pass NULL::a_table_type.")));
+	f = fetch_begin(fcinfo, sink_row);
+	tupdesc = f->rs->tupdesc;
+
+	f->natts = tupdesc->natts;
+	f->attnames = palloc0(sizeof(char *) * f->natts);
+	f->in = palloc0(sizeof(FmgrInfo) * f->natts);
+	f->ioparams = palloc0(sizeof(Oid) * f->natts);
+	f->typmods = palloc0(sizeof(int32) * f->natts);
+	f->values = palloc0(sizeof(Datum) * f->natts);
+	f->nulls = palloc0(sizeof(bool) * f->natts);
+	for (i = 0; i < f->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		Oid			infn;
+
+		if (att->attisdropped)
+			continue;
+		f->attnames[i] = NameStr(att->attname);
+		getTypeInputInfo(att->atttypid, &infn, &f->ioparams[i]);
+		fmgr_info(infn, &f->in[i]);
+		f->typmods[i] = att->atttypmod;
+	}
+	total = check_dataset(f, true);
+	fetch_pages(f, total);
+	PG_RETURN_NULL();
+}
+
+/* fetch_output_json(name) -> one jsonb object per record, in order. */
+Datum
+data8_fetch_output_json(PG_FUNCTION_ARGS)
+{
+	Fetch	   *f = fetch_begin(fcinfo, sink_json);
+
+	fetch_pages(f, check_dataset(f, false));
+	PG_RETURN_NULL();
+}
