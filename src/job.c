@@ -192,7 +192,7 @@ data8_job(PG_FUNCTION_ARGS)
 	return job_row(fcinfo, obj);
 }
 
-/* A jsonb argument's object, or an ERROR naming the argument. */
+/* Ensures a jsonb argument is a JSON object. */
 static void
 check_object_arg(Jsonb *jb, const char *argname, const char *example)
 {

@@ -104,7 +104,8 @@ d8_check_job_name(const char *name)
 				 errdetail("The name has %zu bytes; at most %d are allowed.",
 						   strlen(name), D8_MAX_JOB_NAME_LEN)));
 	for (p = name; *p; p++)
-		if (strchr("/:*?\"<>|\\", *p) != NULL || (unsigned char) *p < 0x20)
+		if (strchr("/:*?\"<>|\\", *p) != NULL || (unsigned char) *p < 0x20 ||
+			(unsigned char) *p == 0x7f)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_NAME),
 					 errmsg("invalid Data8 job name \"%s\"", name),
