@@ -679,3 +679,19 @@ data8_upload_dataset(PG_FUNCTION_ARGS)
 	result[4] = Float8GetDatum((double) (GetCurrentTimestamp() - up->start) / 1000000.0);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(restupdesc, result, resnulls)));
 }
+
+PG_FUNCTION_INFO_V1(data8_column_type_for);
+
+/*
+ * SQL: data8.column_type_for(regtype) -> the Data8 type code a column of
+ * that type is sent as, or NULL when it cannot be sent.
+ */
+Datum
+data8_column_type_for(PG_FUNCTION_ARGS)
+{
+	int			code = d8_type_code_for(PG_GETARG_OID(0), NULL, false);
+
+	if (code < 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(code);
+}

@@ -30,3 +30,10 @@ AS 'MODULE_PATHNAME', 'data8_fetch_output_json'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE ROWS 1000;
 COMMENT ON FUNCTION data8.fetch_output_json(text) IS
     'An output dataset''s records as jsonb objects, in dataset order.';
+
+CREATE FUNCTION data8.column_type_for(type regtype)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'data8_column_type_for'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION data8.column_type_for(regtype) IS
+    'The Data8 column type code (see data8.column_type) that data8.upload_dataset() sends a column of this type as, or NULL if it cannot be sent.';

@@ -1,0 +1,571 @@
+-- data8 install script, part 60: cleansing tables in place, tracked runs,
+-- and scheduling with pg_cron.
+--
+-- These are PL/pgSQL on top of the C functions.  They run with the
+-- caller's rights (the filter and the target are the caller's), so every
+-- name of ours is schema-qualified instead of pinning search_path, which
+-- would also forbid the COMMITs of data8.sync().
+
+-- One row per cleansing run, for cleanse_table(), submit_cleanse() and the
+-- scheduler.  Kept by pg_dump (pg_extension_config_dump below).
+CREATE TABLE data8.runs (
+    id              bigserial PRIMARY KEY,
+    target          regclass NOT NULL,
+    key_column      name NOT NULL,
+    workflow        text NOT NULL,
+    input_name      text NOT NULL,
+    output_name     text NOT NULL,
+    columns         name[] NOT NULL,
+    parameters      jsonb NOT NULL DEFAULT '{}',
+    filter          text,
+    timeout         interval NOT NULL,
+    schedule_name   text,
+    state           text NOT NULL DEFAULT 'uploading'
+                    CHECK (state IN ('uploading', 'submitted', 'applying', 'done', 'failed')),
+    job_name        text,
+    input_dataset   text,
+    output_dataset  text,
+    rows_sent       bigint,
+    rows_updated    bigint,
+    rows_unchanged  bigint,
+    rows_missing    bigint,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    submitted_at    timestamptz,
+    finished_at     timestamptz,
+    error           text
+);
+COMMENT ON TABLE data8.runs IS
+    'Cleansing runs: what was sent, the Data8 job and datasets, counts, timings, and the error of a failed run.';
+CREATE INDEX runs_unfinished ON data8.runs (id) WHERE state IN ('uploading', 'submitted', 'applying');
+SELECT pg_catalog.pg_extension_config_dump('data8.runs', '');
+SELECT pg_catalog.pg_extension_config_dump('data8.runs_id_seq', '');
+-- runs name tables and jobs but hold no secret: everyone may read them
+GRANT SELECT ON data8.runs TO PUBLIC;
+
+-- The cleansings registered with pg_cron by data8.schedule_cleanse().
+CREATE TABLE data8.schedules (
+    name         text PRIMARY KEY,
+    cron_job_id  bigint,
+    target       regclass NOT NULL,
+    key_column   name NOT NULL,
+    workflow     text NOT NULL,
+    input_name   text NOT NULL,
+    output_name  text NOT NULL,
+    columns      name[],
+    parameters   jsonb NOT NULL DEFAULT '{}',
+    filter       text,
+    timeout      interval NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE data8.schedules IS
+    'Cleansings scheduled with pg_cron (data8.schedule_cleanse); the cron command only names the row.';
+SELECT pg_catalog.pg_extension_config_dump('data8.schedules', '');
+GRANT SELECT ON data8.schedules TO PUBLIC;
+
+-- Checks a cleansing request before anything is sent and returns the
+-- columns to send, the key first.
+CREATE FUNCTION data8._cleanse_columns(target regclass, key_column name,
+                                       columns name[], filter text)
+RETURNS name[]
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    key_type  regtype;
+    result    name[];
+    skipped   name[];
+    missing   name;
+    dup       text;
+    nulls     bigint;
+    unique_key boolean;
+    not_null  boolean;
+BEGIN
+    IF target IS NULL OR key_column IS NULL THEN
+        RAISE EXCEPTION 'target and key_column must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                    WHERE c.oid = target AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}')) THEN
+        RAISE EXCEPTION '% is not a table', target
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'data8.cleanse_table() updates the rows of a table in place.';
+    END IF;
+    SELECT a.atttypid::regtype, a.attnotnull INTO key_type, not_null
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = target AND a.attname OPERATOR(pg_catalog.=) key_column
+       AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of % does not exist', key_column, target
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF data8.column_type_for(key_type) IS NULL THEN
+        RAISE EXCEPTION 'key column "%" of type % cannot be sent to Data8', key_column, key_type
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'Use a column of a scalar type (integer, text, uuid, ...) as the key.';
+    END IF;
+
+    IF columns IS NULL THEN
+        -- all the columns a dataset can carry, under names it accepts
+        SELECT pg_catalog.array_agg(a.attname ORDER BY a.attnum)
+                   FILTER (WHERE data8.column_type_for(a.atttypid) IS NOT NULL
+                             AND a.attname::text OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]*$'),
+               pg_catalog.array_agg(a.attname ORDER BY a.attnum)
+                   FILTER (WHERE data8.column_type_for(a.atttypid) IS NULL
+                              OR a.attname::text OPERATOR(pg_catalog.!~) '^[a-z][a-z0-9_]*$')
+          INTO result, skipped
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped;
+        IF skipped IS NOT NULL THEN
+            RAISE NOTICE 'data8: columns % of % are not sent: Data8 cannot hold their names or types', skipped, target
+                USING HINT = 'Pass columns => ARRAY[...] to choose the columns yourself.';
+        END IF;
+    ELSE
+        SELECT c INTO missing FROM pg_catalog.unnest(columns) AS c
+         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = target AND a.attname OPERATOR(pg_catalog.=) c
+                              AND a.attnum > 0 AND NOT a.attisdropped)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'column "%" of % does not exist', missing, target
+                USING ERRCODE = 'undefined_column';
+        END IF;
+        result := columns;
+    END IF;
+    result := ARRAY[key_column] OPERATOR(pg_catalog.||) pg_catalog.array_remove(result, key_column);
+
+    -- output rows are matched to table rows by key: it must be unique in the
+    -- whole table (the update matches all rows), and set in the rows sent
+    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid
+                                                  AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
+                   WHERE i.indrelid = target AND i.indisunique AND i.indnkeyatts = 1
+                     AND i.indpred IS NULL AND i.indexprs IS NULL
+                     AND a.attname OPERATOR(pg_catalog.=) key_column)
+      INTO unique_key;
+    IF NOT unique_key THEN
+        EXECUTE pg_catalog.format('SELECT %I::text FROM %s WHERE %I IS NOT NULL GROUP BY 1 HAVING pg_catalog.count(*) > 1 LIMIT 1',
+                                  key_column, target, key_column)
+           INTO dup;
+        IF dup IS NOT NULL THEN
+            RAISE EXCEPTION 'key column "%" of % is not unique', key_column, target
+                USING ERRCODE = 'unique_violation',
+                      DETAIL = pg_catalog.format('Key %s appears more than once.', dup),
+                      HINT = 'Output rows are matched to table rows by key: use a unique column as key_column.';
+        END IF;
+    END IF;
+    IF NOT not_null THEN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE (%s) AND %I IS NULL',
+                                  target, coalesce(filter, 'true'), key_column)
+           INTO nulls;
+        IF nulls > 0 THEN
+            RAISE EXCEPTION 'key column "%" of % is NULL in % of the rows to send', key_column, target, nulls
+                USING ERRCODE = 'not_null_violation',
+                      HINT = pg_catalog.format('Rows without a key cannot be matched; add filter => %L.',
+                                               pg_catalog.quote_ident(key_column) || ' IS NOT NULL');
+        END IF;
+    END IF;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION data8._cleanse_columns(regclass, name, name[], text) IS
+    'Internal: checks a cleansing request (table, unique non-NULL key, columns) and returns the columns to send, key first.';
+
+-- Starts a run: checks, records it, uploads the rows, starts the job.
+CREATE FUNCTION data8._cleanse_start(target regclass, key_column name, workflow text,
+                                     input_name text, output_name text, columns name[],
+                                     parameters jsonb, filter text, timeout interval,
+                                     schedule_name text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    cols     name[];
+    run_id   bigint;
+    slug     text;
+    suffix   text;
+    qualified text;
+    dataset  text;
+    job      text;
+    summary  data8.upload_summary;
+BEGIN
+    IF workflow IS NULL OR workflow OPERATOR(pg_catalog.=) '' THEN
+        RAISE EXCEPTION 'workflow must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF input_name IS NULL OR output_name IS NULL THEN
+        RAISE EXCEPTION 'input_name and output_name must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF timeout IS NULL OR timeout <= interval '0' THEN
+        RAISE EXCEPTION 'timeout must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF parameters IS NOT NULL AND pg_catalog.jsonb_typeof(parameters) OPERATOR(pg_catalog.<>) 'object' THEN
+        RAISE EXCEPTION 'parameters must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    cols := data8._cleanse_columns(target, key_column, columns, filter);
+
+    INSERT INTO data8.runs (target, key_column, workflow, input_name, output_name, columns,
+                            parameters, filter, timeout, schedule_name)
+    VALUES (target, key_column, workflow, input_name, output_name, cols,
+            coalesce(parameters, '{}'), filter, timeout, schedule_name)
+    RETURNING id INTO run_id;
+
+    -- names: unique (a random suffix: deleted names are never reusable, and
+    -- other databases may share the account), and traceable to table and run
+    SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) c.relname,
+           pg_catalog.lower(c.relname)
+      INTO qualified, slug
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = target;
+    slug := pg_catalog.left(pg_catalog.regexp_replace(slug, '[^a-z0-9_]+', '_', 'g'), 40);
+    IF slug OPERATOR(pg_catalog.!~) '^[a-z]' THEN
+        slug := 't' OPERATOR(pg_catalog.||) slug;
+    END IF;
+    suffix := pg_catalog.left(pg_catalog.md5(pg_catalog.random()::text
+                                             OPERATOR(pg_catalog.||) pg_catalog.clock_timestamp()::text), 8);
+    dataset := pg_catalog.format('d8_%s_r%s_%s', slug, run_id, suffix);
+    job := pg_catalog.format('data8 %s run %s %s',
+                             pg_catalog.translate(qualified, '/:*?"<>|\', '_________'), run_id, suffix);
+
+    summary := data8.upload_dataset(dataset,
+        pg_catalog.format('SELECT %s FROM %s WHERE (%s)',
+                          (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ')
+                             FROM pg_catalog.unnest(cols) AS c),
+                          target, coalesce(filter, 'true')));
+    PERFORM data8.start_job(job, workflow, pg_catalog.jsonb_build_object(input_name, dataset),
+                            coalesce(parameters, '{}'));
+
+    UPDATE data8.runs
+       SET state = 'submitted', job_name = job, input_dataset = dataset,
+           rows_sent = summary.records, submitted_at = pg_catalog.now()
+     WHERE id = run_id;
+    RETURN run_id;
+END
+$$;
+COMMENT ON FUNCTION data8._cleanse_start(regclass, name, text, text, text, name[], jsonb, text, interval, text) IS
+    'Internal: records a run, uploads the table''s rows and starts the Data8 job; returns the run id.';
+
+-- Applies a completed run's output to its table: one UPDATE by key.
+CREATE FUNCTION data8._cleanse_apply(run_id bigint)
+RETURNS data8.runs
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    r         data8.runs;
+    j         data8.job;
+    out       text;
+    ocols     jsonb;
+    keydef    text;
+    coldefs   text;
+    setcols   text;
+    ocolsl    text;
+    tcolsl    text;
+    tmp       text;
+    n_out     bigint;
+    n_matched bigint;
+    n_updated bigint := 0;
+    missing   bigint;
+    dup       text;
+    sample    text;
+BEGIN
+    SELECT * INTO STRICT r FROM data8.runs WHERE id OPERATOR(pg_catalog.=) run_id;
+    j := data8.job(r.job_name);
+    IF j.state OPERATOR(pg_catalog.<>) 'completed' THEN
+        RAISE EXCEPTION 'Data8 job "%" is %, not completed', r.job_name, j.state
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    out := j.output_datasets ->> r.output_name;
+    IF out IS NULL THEN
+        RAISE EXCEPTION 'Data8 job "%" has no output "%"', r.job_name, r.output_name
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = pg_catalog.format('Its outputs are %s.', coalesce(j.output_datasets, '{}')),
+                  HINT = 'Set output_name to the workflow''s output key.';
+    END IF;
+    ocols := (data8.dataset(out)).columns;
+    IF NOT ocols ? r.key_column THEN
+        RAISE EXCEPTION 'output dataset "%" has no key column "%"', out, r.key_column
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'The workflow must return the key column to match rows.';
+    END IF;
+
+    -- the key and the columns both in the output and in the table
+    SELECT pg_catalog.format('%I %s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod))
+      INTO keydef
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = r.target AND a.attname OPERATOR(pg_catalog.=) r.key_column;
+    SELECT pg_catalog.string_agg(pg_catalog.format('%I %s', a.attname,
+                                 pg_catalog.format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum),
+           pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
+           pg_catalog.string_agg('o.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
+           pg_catalog.string_agg('t.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+      INTO coldefs, setcols, ocolsl, tcolsl
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = r.target AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attgenerated OPERATOR(pg_catalog.=) ''
+       AND a.attname OPERATOR(pg_catalog.<>) r.key_column
+       AND ocols ? a.attname;
+
+    -- the output, converted to the table's types (an ERROR leaves the table as it was)
+    tmp := 'data8_output_' OPERATOR(pg_catalog.||) r.id;
+    EXECUTE pg_catalog.format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT * FROM data8.fetch_output(%L) AS o(%s)',
+                              tmp, out, pg_catalog.concat_ws(', ', keydef, coldefs));
+    GET DIAGNOSTICS n_out = ROW_COUNT;
+    EXECUTE pg_catalog.format('SELECT o.%I::text FROM pg_temp.%I o GROUP BY 1 HAVING pg_catalog.count(*) > 1 LIMIT 1',
+                              r.key_column, tmp)
+       INTO dup;
+    IF dup IS NOT NULL THEN
+        RAISE EXCEPTION 'output dataset "%" holds key % more than once', out, dup
+            USING ERRCODE = 'cardinality_violation',
+                  HINT = 'Nothing was updated; check the workflow''s output.';
+    END IF;
+    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM pg_temp.%I o JOIN %s t ON t.%I = o.%I',
+                              tmp, r.target, r.key_column, r.key_column)
+       INTO n_matched;
+
+    UPDATE data8.runs SET state = 'applying', output_dataset = out WHERE id OPERATOR(pg_catalog.=) r.id;
+    IF setcols IS NOT NULL THEN
+        EXECUTE pg_catalog.format('UPDATE %s AS t SET (%s) = ROW(%s) FROM pg_temp.%I AS o '
+                                  'WHERE t.%I = o.%I AND ROW(%s) IS DISTINCT FROM ROW(%s)',
+                                  r.target, setcols, ocolsl, tmp, r.key_column, r.key_column,
+                                  tcolsl, ocolsl);
+        GET DIAGNOSTICS n_updated = ROW_COUNT;
+    END IF;
+
+    -- rows sent that came back without a match are reported, never dropped silently
+    missing := GREATEST(r.rows_sent - n_matched, 0);
+    IF missing > 0 THEN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.string_agg(k, '', '') FROM (SELECT t.%I::text AS k FROM %s t '
+                                  'WHERE (%s) AND NOT EXISTS (SELECT 1 FROM pg_temp.%I o WHERE o.%I = t.%I) '
+                                  'ORDER BY 1 LIMIT 5) s',
+                                  r.key_column, r.target, coalesce(r.filter, 'true'), tmp,
+                                  r.key_column, r.key_column)
+           INTO sample;
+        RAISE WARNING 'data8: % of the % rows sent by run % are missing from the output',
+                      missing, r.rows_sent, r.id
+            USING DETAIL = pg_catalog.format('Missing keys include: %s.', coalesce(sample, '(none found now)')),
+                  HINT = 'These rows were not updated. The workflow may have changed or dropped their keys.';
+    END IF;
+    EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', tmp);
+
+    UPDATE data8.runs
+       SET state = 'done', rows_updated = n_updated, rows_unchanged = n_matched - n_updated,
+           rows_missing = missing, finished_at = pg_catalog.now(), error = NULL
+     WHERE id OPERATOR(pg_catalog.=) r.id
+    RETURNING * INTO r;
+    RAISE NOTICE 'data8: run % cleansed %: % rows sent, % updated, % unchanged, % missing from the output',
+                 r.id, r.target, r.rows_sent, r.rows_updated, r.rows_unchanged, r.rows_missing;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION data8._cleanse_apply(bigint) IS
+    'Internal: fetches a completed run''s output and updates its table by key in one statement; records the counts.';
+
+CREATE PROCEDURE data8.cleanse_table(target regclass, key_column name, workflow text,
+                                     input_name text DEFAULT 'Input',
+                                     output_name text DEFAULT 'Output',
+                                     columns name[] DEFAULT NULL,
+                                     parameters jsonb DEFAULT '{}',
+                                     filter text DEFAULT NULL,
+                                     timeout interval DEFAULT '1 hour')
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    run_id bigint;
+    job    text;
+BEGIN
+    run_id := data8._cleanse_start(target, key_column, workflow, input_name, output_name,
+                                   columns, parameters, filter, timeout, NULL);
+    SELECT r.job_name INTO job FROM data8.runs r WHERE r.id OPERATOR(pg_catalog.=) run_id;
+    PERFORM data8.wait_for_job(job, timeout);
+    PERFORM data8._cleanse_apply(run_id);
+END
+$$;
+COMMENT ON PROCEDURE data8.cleanse_table(regclass, name, text, text, text, name[], jsonb, text, interval) IS
+    'Cleanses a table in place: uploads its rows, runs the workflow, waits, and updates the rows by key in the same transaction (a failure leaves the table as it was). The run is recorded in data8.runs.';
+
+CREATE FUNCTION data8.submit_cleanse(target regclass, key_column name, workflow text,
+                                     input_name text DEFAULT 'Input',
+                                     output_name text DEFAULT 'Output',
+                                     columns name[] DEFAULT NULL,
+                                     parameters jsonb DEFAULT '{}',
+                                     filter text DEFAULT NULL,
+                                     timeout interval DEFAULT '1 hour')
+RETURNS bigint
+LANGUAGE sql VOLATILE
+AS $$
+    SELECT data8._cleanse_start(target, key_column, workflow, input_name, output_name,
+                                columns, parameters, filter, timeout, NULL)
+$$;
+COMMENT ON FUNCTION data8.submit_cleanse(regclass, name, text, text, text, name[], jsonb, text, interval) IS
+    'Uploads a table''s rows and starts the Data8 job, records the run in data8.runs and returns its id at once; CALL data8.sync() applies the output later.';
+
+CREATE PROCEDURE data8.sync()
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    r        data8.runs;
+    j        data8.job;
+    last_id  bigint := 0;
+    msg      text;
+    detail   text;
+    code     text;
+BEGIN
+    LOOP
+        -- one run at a time, locked: a concurrent sync skips it
+        SELECT * INTO r FROM data8.runs
+         WHERE state OPERATOR(pg_catalog.=) ANY ('{submitted,applying}')
+           AND id > last_id
+         ORDER BY id LIMIT 1
+           FOR UPDATE SKIP LOCKED;
+        EXIT WHEN NOT FOUND;
+        last_id := r.id;
+        BEGIN
+            j := data8.job(r.job_name);
+            IF j.state OPERATOR(pg_catalog.=) 'completed' THEN
+                PERFORM data8._cleanse_apply(r.id);
+            ELSIF j.state OPERATOR(pg_catalog.=) ANY ('{failed,cancelled}') THEN
+                UPDATE data8.runs
+                   SET state = 'failed', finished_at = pg_catalog.now(),
+                       error = pg_catalog.format('Data8 job "%s" %s: %s', r.job_name, j.state,
+                                                 coalesce(j.message, 'no message'))
+                 WHERE id OPERATOR(pg_catalog.=) r.id;
+                RAISE WARNING 'data8: run % failed: its Data8 job %', r.id, j.state
+                    USING DETAIL = coalesce(j.message, 'Data8 gave no message.');
+            ELSIF pg_catalog.now() > r.submitted_at + r.timeout THEN
+                UPDATE data8.runs
+                   SET state = 'failed', finished_at = pg_catalog.now(),
+                       error = pg_catalog.format('timed out after %s; Data8 job "%s" was still %s',
+                                                 r.timeout, r.job_name, j.state)
+                 WHERE id OPERATOR(pg_catalog.=) r.id;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL, code = RETURNED_SQLSTATE;
+            IF pg_catalog.left(code, 2) OPERATOR(pg_catalog.=) '08' THEN
+                -- the service could not be reached: try again at the next sync
+                RAISE WARNING 'data8: run % not synced: %', r.id, msg;
+            ELSE
+                -- the apply was rolled back: the table is as it was
+                UPDATE data8.runs
+                   SET state = 'failed', finished_at = pg_catalog.now(),
+                       error = msg OPERATOR(pg_catalog.||) coalesce(E'\n' OPERATOR(pg_catalog.||) detail, '')
+                 WHERE id OPERATOR(pg_catalog.=) r.id;
+                RAISE WARNING 'data8: run % failed: %', r.id, msg USING DETAIL = coalesce(detail, '');
+            END IF;
+        END;
+        COMMIT;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE data8.sync() IS
+    'Polls every unfinished run, applies each completed one exactly once and marks failed ones, committing after each run.';
+
+-- The command pg_cron runs for a schedule: starts a run unless the last
+-- one of the same schedule is still unfinished.
+CREATE FUNCTION data8.submit_scheduled(schedule_name text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    s data8.schedules;
+    busy bigint;
+BEGIN
+    SELECT * INTO s FROM data8.schedules WHERE name OPERATOR(pg_catalog.=) schedule_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'data8 schedule "%" does not exist', schedule_name
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT id INTO busy FROM data8.runs
+     WHERE runs.schedule_name OPERATOR(pg_catalog.=) s.name
+       AND state OPERATOR(pg_catalog.=) ANY ('{uploading,submitted,applying}')
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE NOTICE 'data8: schedule "%" skipped: run % is not finished', s.name, busy;
+        RETURN NULL;
+    END IF;
+    RETURN data8._cleanse_start(s.target, s.key_column, s.workflow, s.input_name, s.output_name,
+                                s.columns, s.parameters, s.filter, s.timeout, s.name);
+END
+$$;
+COMMENT ON FUNCTION data8.submit_scheduled(text) IS
+    'What pg_cron runs for a data8 schedule: submits a run with the schedule''s options, unless its previous run is unfinished.';
+
+CREATE FUNCTION data8.schedule_cleanse(schedule_name text, schedule text,
+                                       target regclass, key_column name, workflow text,
+                                       input_name text DEFAULT 'Input',
+                                       output_name text DEFAULT 'Output',
+                                       columns name[] DEFAULT NULL,
+                                       parameters jsonb DEFAULT '{}',
+                                       filter text DEFAULT NULL,
+                                       timeout interval DEFAULT '1 hour')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    job_id bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in this database'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, and run CREATE EXTENSION pg_cron; or run CALL data8.cleanse_table() from your own scheduler.';
+    END IF;
+    IF schedule_name IS NULL OR schedule_name OPERATOR(pg_catalog.=) '' OR schedule IS NULL THEN
+        RAISE EXCEPTION 'schedule_name and schedule must not be empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF workflow IS NULL OR workflow OPERATOR(pg_catalog.=) '' OR input_name IS NULL OR output_name IS NULL
+       OR timeout IS NULL OR timeout <= interval '0' THEN
+        RAISE EXCEPTION 'workflow, input_name, output_name and a positive timeout are required'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- fail now rather than at night
+    PERFORM data8._cleanse_columns(target, key_column, columns, filter);
+
+    INSERT INTO data8.schedules AS s (name, target, key_column, workflow, input_name, output_name,
+                                      columns, parameters, filter, timeout)
+    VALUES (schedule_name, target, key_column, workflow, input_name, output_name,
+            columns, coalesce(parameters, '{}'), filter, timeout)
+    ON CONFLICT (name) DO UPDATE
+       SET target = EXCLUDED.target, key_column = EXCLUDED.key_column, workflow = EXCLUDED.workflow,
+           input_name = EXCLUDED.input_name, output_name = EXCLUDED.output_name,
+           columns = EXCLUDED.columns, parameters = EXCLUDED.parameters,
+           filter = EXCLUDED.filter, timeout = EXCLUDED.timeout;
+
+    -- the command names the schedule only: no secret, no SQL of the caller
+    job_id := cron.schedule('data8 ' OPERATOR(pg_catalog.||) schedule_name, schedule,
+                            pg_catalog.format('SELECT data8.submit_scheduled(%L)', schedule_name));
+    PERFORM cron.schedule('data8 sync', '* * * * *', 'CALL data8.sync()');
+    UPDATE data8.schedules SET cron_job_id = job_id WHERE name OPERATOR(pg_catalog.=) schedule_name;
+    RETURN job_id;
+END
+$$;
+COMMENT ON FUNCTION data8.schedule_cleanse(text, text, regclass, name, text, text, text, name[], jsonb, text, interval) IS
+    'Schedules a cleansing with pg_cron: submits a run on schedule, and data8.sync() every minute applies finished runs. Returns the pg_cron job id.';
+
+CREATE FUNCTION data8.unschedule_cleanse(schedule_name text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    s data8.schedules;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in this database'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Without pg_cron there are no data8 schedules to remove.';
+    END IF;
+    DELETE FROM data8.schedules WHERE name OPERATOR(pg_catalog.=) schedule_name RETURNING * INTO s;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT 1 FROM cron.job WHERE jobid OPERATOR(pg_catalog.=) s.cron_job_id) THEN
+        PERFORM cron.unschedule(s.cron_job_id);
+    END IF;
+    -- the sync job goes with the last schedule (runs still unfinished can
+    -- be applied with CALL data8.sync())
+    IF NOT EXISTS (SELECT 1 FROM data8.schedules)
+       AND EXISTS (SELECT 1 FROM cron.job WHERE jobname OPERATOR(pg_catalog.=) 'data8 sync') THEN
+        PERFORM cron.unschedule('data8 sync');
+    END IF;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION data8.unschedule_cleanse(text) IS
+    'Removes a data8 schedule and its pg_cron job (and the sync job with the last schedule); false if there was none.';
