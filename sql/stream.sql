@@ -42,15 +42,19 @@ INSERT INTO types VALUES
     (3, 'Ünïcödé ✓ 日本語 😀', '', '     ', 32767, 9223372036854775807, 0.000001, 2.2250738585072014e-308, NULL, '9999-12-31', '9999-12-31 23:59:59', '2000-06-15 12:00:00+02', NULL),
     (4, E'tab\there\nnewline\r\u0001ctl', NULL, NULL, 0, 0, 0, 0, true, NULL, NULL, NULL, NULL),
     (5, '', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
-    (6, NULL, NULL, NULL, NULL, NULL, 99999999999999.99, 123456789012345678, NULL, NULL, NULL, NULL, NULL);
+    (6, NULL, NULL, NULL, NULL, NULL, 99999999999999.99, 123456789012345678, NULL, NULL, NULL, NULL, NULL),
+    (7, NULL, NULL, NULL, NULL, NULL, 12345678901234567890.123456789, 5e-324, NULL, NULL, NULL, NULL, NULL),
+    (8, NULL, NULL, NULL, NULL, NULL, -0.0000000000000000000000000001, 1.7976931348623157e308, NULL, NULL, NULL, NULL, NULL);
 SELECT dataset, records, blocks FROM data8.upload_dataset('st_types', 'SELECT * FROM types ORDER BY id');
+-- eight rows: one block
+SELECT count(*) AS blocks FROM blocks_sent('st_types');
 SELECT columns FROM data8.dataset('st_types');
 SELECT echo('st_types') AS out \gset
 -- rows come back equal, value for value
 SELECT count(*) AS rows_back FROM data8.fetch_output(:'out', NULL::types);
 SELECT * FROM types EXCEPT SELECT * FROM data8.fetch_output(:'out', NULL::types);
 SELECT * FROM data8.fetch_output(:'out', NULL::types) EXCEPT SELECT * FROM types;
-SELECT id, t, ch, tstz FROM data8.fetch_output(:'out', NULL::types) ORDER BY id;
+SELECT id, t, ch, num, f8, tstz FROM data8.fetch_output(:'out', NULL::types) ORDER BY id;
 -- a column definition list may take a subset of the columns, in any order
 SELECT u, id FROM data8.fetch_output(:'out') AS f(u uuid, id int) WHERE u IS NOT NULL;
 -- fetch_output_json keeps dataset order

@@ -1,42 +1,59 @@
 #!/usr/bin/env bash
-# Runs inside pg_virtualenv (see run-tests.sh): the pg_regress suite against
-# a clean simulator, the fault subset against a faulty one, then checks
-# that no secret or token reached the server log or any output.
+# Runs inside pg_virtualenv (see run-tests.sh):
+#   1. the pg_regress suite against a clean simulator (pg_cron in libpq mode),
+#   2. the fault subset against a simulator injecting 503s, 429s with
+#      Retry-After, dropped connections and 2-second tokens,
+#   3. the pg_cron test again with cron.use_background_workers = on,
+# then checks that no secret or bearer token reached the server log, the
+# simulator's logs or any test output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source test/sim-env.sh
 
 status=0
 server_log=$(pg_lsclusters -h | awk -v p="$PGPORT" '$3 == p {print $7}')
+rm -rf log && mkdir -p log
 
-run_suite() {		# label, schedule file
-  local label=$1 schedule=$2
-  echo "-- $label: $(wc -w < "$schedule") tests against $SIM_URL"
+# a simulator that answers tokens but stalls every API request
+sim_start stall --stall-every 1 --stall-ms 600000 --threads 64
+STALL_URL=$SIM_URL
+
+run_suite() {		# label, schedule file, database
+  local label=$1 schedule=$2 db=$3
+  echo "-- $label: $(wc -w < "$schedule") tests against $SIM_URL, database $db"
   export PGOPTIONS="-c data8_test.sim_url=$SIM_URL -c data8_test.sim_log=$SIM_LOG -c data8_test.secret=$SIM_SECRET -c data8_test.stall_url=$STALL_URL"
-  if ! make -s installcheck REGRESS="$(cat "$schedule")"; then
+  if ! make -s installcheck REGRESS="$(cat "$schedule")" EXTRA_REGRESS_OPTS="--dbname=$db"; then
     [ -f regression.diffs ] && cat regression.diffs
     status=1
   fi
-  mkdir -p log; cp -r results "log/results-$label" 2>/dev/null || true
+  cp -r results "log/results-$label" 2>/dev/null || true
 }
 
-# a simulator that answers tokens but stalls every API request
-sim_start stall --stall-every 1 --stall-ms 600000
-STALL_URL=$SIM_URL
-
 sim_start clean --rate 50000
-run_suite clean test/regress-schedule
+run_suite clean test/regress-schedule contrib_regression
 sim_stop
 
 sim_start faults --rate 50000 --fail-503-every 7 --fail-429-every 11 --retry-after 1 \
   --drop-every 13 --token-lifetime 2 --seed 42
-run_suite faults test/regress-schedule-faults
-faults=$(grep -c '"fault":"' "$SIM_LOG" || true)
-echo "-- faults injected by the simulator: $faults"
-[ "$faults" -gt 0 ] || { echo "FAIL: the fault run injected no fault"; status=1; }
+run_suite faults test/regress-schedule-faults data8_faults
+for f in 503 429 drop; do
+  echo "-- faults injected ($f): $(grep -c "\"fault\":\"$f\"" "$SIM_LOG" || true)"
+done
+echo "-- tokens issued during the fault run: $(grep -c '"path":"/connect/token"' "$SIM_LOG" || true)"
+grep -q '"fault":"' "$SIM_LOG" || { echo "FAIL: the fault run injected no fault"; status=1; }
 sim_stop
 
-echo "-- secrets: server log $server_log, simulator logs, test outputs"
+# pg_cron's background-worker mode: a postmaster setting, so restart
+echo "-- pg_cron with cron.use_background_workers = on"
+pg_conftool 15 regress set cron.use_background_workers on
+pg_conftool 15 regress set cron.database_name data8_cron_bgw
+pg_ctlcluster 15 regress restart
+sim_start bgworkers --rate 50000
+echo schedule > log/schedule-only
+run_suite bgworkers log/schedule-only data8_cron_bgw
+sim_stop
+
+echo "-- secrets: server log, simulator logs, test outputs"
 leaks=0
 # the server log and the simulator's logs must hold no secret at all; the
 # test outputs none but the other account's, which the tests type in
@@ -48,14 +65,16 @@ done
 if grep -rlF -- "$SIM_SECRET" log/ 2>/dev/null; then
   echo "FAIL: the test account's secret appears in the test outputs above"; leaks=1
 fi
+ntokens=0
 if [ -s "$SIM_DIR/tokens" ]; then
-  while read -r token; do
-    if grep -rlF -- "$token" "$server_log" "$SIM_DIR"/*.log log/ 2>/dev/null; then
-      echo "FAIL: a bearer token appears in the files above"; leaks=1
-    fi
-  done < "$SIM_DIR/tokens"
-  echo "-- checked $(wc -l < "$SIM_DIR/tokens") issued tokens"
+  ntokens=$(wc -l < "$SIM_DIR/tokens")
+  if grep -rlF -f "$SIM_DIR/tokens" "$server_log" "$SIM_DIR"/*.log log/ 2>/dev/null; then
+    echo "FAIL: a bearer token appears in the files above"; leaks=1
+  fi
 fi
-[ $leaks -eq 0 ] && echo "-- no secret or token found" || status=1
+[ "$ntokens" -gt 0 ] || { echo "FAIL: no token was issued, nothing was checked"; leaks=1; }
+[ $leaks -eq 0 ] && echo "-- no secret and none of the $ntokens issued tokens found"
+[ $leaks -eq 0 ] || status=1
 
+[ $status -eq 0 ] && echo "regression suites: all passed" || echo "regression suites: FAILED"
 exit $status

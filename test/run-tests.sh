@@ -18,5 +18,6 @@ echo "== regression tests (throwaway cluster)"
 pg_virtualenv -t -v 15 \
   -o shared_preload_libraries=pg_cron \
   -o cron.database_name=contrib_regression \
+  -o cron.host=/var/run/postgresql \
   -o max_worker_processes=16 \
   bash test/regress.sh

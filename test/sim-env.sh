@@ -22,7 +22,7 @@ sim_start() {
   local port; port=$(sim_free_port)
   SIM_LOG="$SIM_DIR/$name.log"
   : > "$SIM_LOG"; chmod 644 "$SIM_LOG"
-  "$SIM_BIN" --port "$port" --log "$SIM_LOG" \
+  "$SIM_BIN" --port "$port" --log "$SIM_LOG" --token-log "$SIM_DIR/tokens" \
     --account "$SIM_CLIENT_ID:$SIM_SECRET" --account "$SIM_OTHER_ID:$SIM_OTHER_SECRET" \
     "$@" 2>"$SIM_DIR/$name.stderr" &
   SIM_PID=$!

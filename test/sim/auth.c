@@ -3,6 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct account **g_accounts;
 int g_naccounts;
@@ -20,6 +24,36 @@ void accounts_init_add(const char *spec)
     pthread_mutex_init(&a->mu, NULL);
     g_accounts = realloc(g_accounts, sizeof *g_accounts * (size_t)(g_naccounts + 1));
     g_accounts[g_naccounts++] = a;
+}
+
+/* ---------- token log (test-only) ----------
+ * --token-log FILE: every access token issued is appended, one per line, so a
+ * test runner can search other logs for leaked tokens. Created mode 0644. */
+static FILE *g_token_log;
+static pthread_mutex_t g_token_log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int token_log_open(void)
+{
+    const char *p = g_opts.token_log_path;
+    if (!p) return 0;
+    int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) fchmod(fd, 0644); /* created here: 0644 whatever the umask */
+    else if (errno == EEXIST) fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0 || !(g_token_log = fdopen(fd, "a"))) {
+        fprintf(stderr, "data8-sim: cannot open --token-log %s\n", p);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return 0;
+}
+
+static void token_log_write(const char *tok)
+{
+    if (!g_token_log) return;
+    pthread_mutex_lock(&g_token_log_mu);
+    fprintf(g_token_log, "%s\n", tok);
+    fflush(g_token_log);
+    pthread_mutex_unlock(&g_token_log_mu);
 }
 
 /* ---------- token table ---------- */
@@ -54,6 +88,7 @@ static void token_issue(struct account *a, char out[49])
     g_tok[h] = t;
     pthread_rwlock_unlock(&g_tok_mu);
     memcpy(out, t->tok, 49);
+    token_log_write(out); /* before the client can see it */
 }
 
 struct account *auth_bearer(const char *authz)

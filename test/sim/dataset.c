@@ -1,5 +1,6 @@
 /* dataset.c: /Dataset routes; records held as compact JSON strings per block. */
 #include "sim.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -273,7 +274,8 @@ static unsigned fnv(const char *s)
     return h;
 }
 
-static int value_ok(int type, json_t *v)
+/* v is jansson's value (numbers are parsed as reals); raw is the client's text */
+static int value_ok(int type, json_t *v, const char *raw, size_t rawn)
 {
     switch (json_typeof(v)) {
     case JSON_NULL: return 1;
@@ -282,8 +284,9 @@ static int value_ok(int type, json_t *v)
         if (type == COL_DATE) return valid_date(json_string_value(v));
         if (type == COL_DATETIME) return valid_datetime_z(json_string_value(v));
         return 0;
-    case JSON_INTEGER: return type == COL_INTEGER || type == COL_DECIMAL;
-    case JSON_REAL: return type == COL_DECIMAL;
+    case JSON_INTEGER: case JSON_REAL:
+        if (type == COL_DECIMAL) return 1;
+        return type == COL_INTEGER && jraw_int(raw, rawn, INT64_MIN, INT64_MAX, NULL);
     case JSON_TRUE: case JSON_FALSE: return type == COL_BOOLEAN;
     default: return 0;
     }
@@ -315,7 +318,10 @@ static void perr_add(struct perr *e, int *n, const char *field, const char *msg)
 
 /* PATCH /Dataset/{name}/data. The body is parsed once with jansson inside a
  * per-thread arena (no malloc per value); errors are gathered as plain C and
- * turned into JSON only after the arena is released. */
+ * turned into JSON only after the arena is released. jansson checks the JSON
+ * and gives each value's type (numbers as reals, so any number parses); the
+ * raw scanner gives each value's original text, and numbers are stored
+ * exactly as the client wrote them. */
 static void ds_patch(struct req *r, struct account *a, const char *name)
 {
     if (!body_precheck(r, 1)) return;
@@ -326,14 +332,29 @@ static void ds_patch(struct req *r, struct account *a, const char *name)
     struct dataset *d = NULL;
     struct buf out = { 0 };
     struct block blk = { 0 };
-    char field[256];
+    char field[256], key[256];
+    const char *k, *v, *bn_raw = NULL, *recs_raw = NULL;
+    size_t kn, vn, bn_rawn = 0, recs_rawn = 0;
+    int64_t bnum = -1;
 
     arena_begin();
-    json_t *b = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *b = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
     if (!b) { bad_json = 1; goto release; }
     json_t *bn = json_is_object(b) ? json_object_get(b, "blockNumber") : NULL;
     json_t *recs = json_is_object(b) ? json_object_get(b, "records") : NULL;
-    if (json_is_integer(bn)) r->log_block = (long)json_integer_value(bn);
+    if (json_is_object(b)) {
+        struct jraw_it top;
+        jraw_open(&top, r->body, r->body_len);
+        while (jraw_member(&top, &k, &kn, &v, &vn)) {
+            jraw_key(k, kn, key, sizeof key);
+            if (strcmp(key, "blockNumber") == 0) { bn_raw = v; bn_rawn = vn; }
+            else if (strcmp(key, "records") == 0) { recs_raw = v; recs_rawn = vn; }
+        }
+    }
+    int bn_ok = json_is_number(bn) && bn_raw && jraw_int(bn_raw, bn_rawn, 0, 2147483647, &bnum);
+    int64_t logged;
+    if (json_is_number(bn) && bn_raw && jraw_int(bn_raw, bn_rawn, LONG_MIN, LONG_MAX, &logged))
+        r->log_block = (long)logged;
     if (json_is_array(recs)) r->log_records = (long)json_array_size(recs);
     pthread_mutex_lock(&a->mu);
     jobs_tick(a);
@@ -346,9 +367,10 @@ static void ds_patch(struct req *r, struct account *a, const char *name)
     else if (completed) perr_add(errs, &nerr, "name", "The dataset is completed; no more records can be uploaded.");
     else if (!json_is_object(b)) perr_add(errs, &nerr, "body", "The body must be a JSON object.");
     else {
-        if (!json_is_integer(bn) || json_integer_value(bn) < 0 || json_integer_value(bn) > 2147483647)
+        if (!bn_ok)
             perr_add(errs, &nerr, "blockNumber", "The blockNumber is required and must be an integer of at least 0.");
-        if (!json_is_array(recs)) perr_add(errs, &nerr, "records", "The records are required and must be an array.");
+        if (!json_is_array(recs) || !recs_raw)
+            perr_add(errs, &nerr, "records", "The records are required and must be an array.");
         else if (json_array_size(recs) < 1 || json_array_size(recs) > 1000)
             perr_add(errs, &nerr, "records", "A block must hold between 1 and 1000 records.");
     }
@@ -365,39 +387,60 @@ static void ds_patch(struct req *r, struct account *a, const char *name)
     }
     size_t n = json_array_size(recs);
     json_t **vals = malloc(sizeof(json_t *) * (size_t)nc);
-    blk.number = (long)json_integer_value(bn);
+    const char **raws = malloc(sizeof(char *) * (size_t)nc);
+    size_t *rawns = malloc(sizeof(size_t) * (size_t)nc);
+    struct jraw_it ri;
+    jraw_open(&ri, recs_raw, recs_rawn);
+    blk.number = (long)bnum;
     blk.n = (int)n;
     blk.off = malloc(sizeof(size_t) * (n + 1));
     out.cap = r->body_len + 64 + (size_t)nc * 16;
     out.p = malloc(out.cap);
     for (size_t i = 0; i < n && nerr < MAX_ERRS; i++) {
         json_t *rec = json_array_get(recs, i);
+        const char *rv;
+        size_t rvn;
+        int have_raw = jraw_element(&ri, &rv, &rvn);
         blk.off[i] = out.len;
-        if (!json_is_object(rec)) {
+        if (!json_is_object(rec) || !have_raw) {
             snprintf(field, sizeof field, "records[%zu]", i);
             perr_add(errs, &nerr, field, "Each record must be a JSON object.");
             continue;
         }
         memset(vals, 0, sizeof(json_t *) * (size_t)nc);
-        const char *k; json_t *v;
-        json_object_foreach(rec, k, v) {
-            unsigned h = fnv(k) & (unsigned)(hcap - 1);
+        struct jraw_it mi;
+        jraw_open(&mi, rv, rvn);
+        size_t seen = 0;
+        while (jraw_member(&mi, &k, &kn, &v, &vn)) {
+            seen++;
+            size_t klen = jraw_key(k, kn, key, sizeof key);
             int ci = -1;
-            while (ht[h] >= 0) {
-                if (strcmp(d->cols[ht[h]].name, k) == 0) { ci = ht[h]; break; }
-                h = (h + 1) & (unsigned)(hcap - 1);
+            if (klen < sizeof key) {
+                unsigned h = fnv(key) & (unsigned)(hcap - 1);
+                while (ht[h] >= 0) {
+                    if (strcmp(d->cols[ht[h]].name, key) == 0) { ci = ht[h]; break; }
+                    h = (h + 1) & (unsigned)(hcap - 1);
+                }
             }
             if (ci < 0) {
-                snprintf(field, sizeof field, "records[%zu].%.200s", i, k);
+                snprintf(field, sizeof field, "records[%zu].%.200s", i, key);
                 perr_add(errs, &nerr, field, "Unknown column.");
                 continue;
             }
-            if (!value_ok(d->cols[ci].type, v)) {
-                snprintf(field, sizeof field, "records[%zu].%.200s", i, k);
+            json_t *jv = json_object_get(rec, key);
+            if (!jv || !value_ok(d->cols[ci].type, jv, v, vn)) {
+                snprintf(field, sizeof field, "records[%zu].%.200s", i, key);
                 perr_add(errs, &nerr, field, type_msg(d->cols[ci].type));
                 continue;
             }
-            vals[ci] = v;
+            vals[ci] = jv;
+            raws[ci] = v;
+            rawns[ci] = vn;
+        }
+        if (seen != json_object_size(rec)) {
+            /* the scanner and jansson disagree: never store a guess */
+            snprintf(field, sizeof field, "records[%zu]", i);
+            perr_add(errs, &nerr, field, "The record could not be read.");
         }
         if (nerr) continue;
         buf_putc(&out, '{');
@@ -405,12 +448,16 @@ static void ds_patch(struct req *r, struct account *a, const char *name)
             if (c) buf_putc(&out, ',');
             buf_json_string(&out, d->cols[c].name, strlen(d->cols[c].name));
             buf_putc(&out, ':');
-            if (vals[c]) buf_json_value(&out, vals[c]); else buf_put(&out, "null", 4);
+            if (!vals[c]) buf_put(&out, "null", 4);
+            else if (json_is_number(vals[c])) buf_put(&out, raws[c], rawns[c]); /* exactly as sent */
+            else buf_json_value(&out, vals[c]);
         }
         buf_putc(&out, '}');
     }
     free(ht);
     free(vals);
+    free(raws);
+    free(rawns);
     blk.off[n] = out.len;
 release:
     if (b) json_decref(b);

@@ -224,12 +224,15 @@ static ssize_t drop_reader(void *cls, uint64_t pos, char *buf, size_t max)
 
 static int is_token_path(const char *p) { return strcasecmp(p, "/connect/token") == 0; }
 
+/* every fault but drop-after answers instead of the handler */
+static int fault_preempts(struct req *r) { return r->fault && strcmp(r->fault, "drop-after") != 0; }
+
 static void dispatch(struct req *r)
 {
     parse_path_query(r);
     if (r->nseg > 8) { reply_problem(r, 404, "No such route."); return; }
     if (is_token_path(r->path)) { handle_token(r); return; }
-    if (r->fault) {
+    if (fault_preempts(r)) {
         if (strcmp(r->fault, "stall") == 0) sleep_ms(g_opts.stall_ms);
         if (strcmp(r->fault, "drop") == 0) { r->drop = 1; r->status = 200; return; }
         int st = strcmp(r->fault, "429") == 0 ? 429 : 503;
@@ -332,6 +335,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
             if (g_opts.fail_503_every > 0 && n % g_opts.fail_503_every == 0) r->fault = "503";
             else if (g_opts.fail_429_every > 0 && n % g_opts.fail_429_every == 0) r->fault = "429";
             else if (g_opts.drop_every > 0 && n % g_opts.drop_every == 0) r->fault = "drop";
+            else if (g_opts.drop_after_every > 0 && n % g_opts.drop_after_every == 0) r->fault = "drop-after";
             else if (g_opts.stall_every > 0 && n % g_opts.stall_every == 0) r->fault = "stall";
         }
         return MHD_YES;
@@ -339,7 +343,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->too_big || r->fault) return MHD_YES;
+        if (r->too_big || fault_preempts(r)) return MHD_YES;
         if (r->body_len + n > g_opts.max_body) {
             r->too_big = 1;
             free(r->body); r->body = NULL; r->body_len = r->body_cap = 0;
@@ -356,9 +360,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         r->body[r->body_len] = 0;
         return MHD_YES;
     }
-    if (r->too_big && !r->fault) reply_problem(r, 413, "The request body is larger than the server accepts.");
+    if (r->too_big && !fault_preempts(r)) reply_problem(r, 413, "The request body is larger than the server accepts.");
     else dispatch(r);
     if (!r->status) reply_problem(r, 500, "No response produced.");
+    /* drop-after: the handler has acted (its status is logged); the answer is lost */
+    if (r->fault && strcmp(r->fault, "drop-after") == 0) r->drop = 1;
     return send_reply(c, r);
 }
 

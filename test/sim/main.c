@@ -5,7 +5,7 @@
 #include <string.h>
 
 struct sim_opts g_opts = {
-    .port = 18998, .bind = "127.0.0.1", .threads = 4, .rate = 200000, .seed = 1,
+    .port = 18998, .bind = "127.0.0.1", .threads = 8, .rate = 200000, .seed = 1,
     .retry_after = 1, .stall_ms = 30000, .token_lifetime = 3600,
     .max_body = 64u * 1024 * 1024,
 };
@@ -16,8 +16,8 @@ static void usage(void)
             "usage: data8-sim --port PORT [--bind ADDR] --account CLIENT_ID:SECRET [--account ...]\n"
             "       [--threads N] [--rate RECORDS_PER_SECOND] [--seed N] [--latency-ms N]\n"
             "       [--fail-503-every N] [--fail-429-every N] [--retry-after SECONDS]\n"
-            "       [--drop-every N] [--stall-every N] [--stall-ms N] [--token-lifetime SECONDS]\n"
-            "       [--log FILE] [--max-body BYTES]\n");
+            "       [--drop-every N] [--drop-after-every N] [--stall-every N] [--stall-ms N]\n"
+            "       [--token-lifetime SECONDS] [--log FILE] [--token-log FILE] [--max-body BYTES]\n");
     exit(2);
 }
 
@@ -55,10 +55,12 @@ int main(int argc, char **argv)
         else if (OPT("--fail-429-every")) g_opts.fail_429_every = num(o, v, 0);
         else if (OPT("--retry-after")) g_opts.retry_after = (int)num(o, v, 0);
         else if (OPT("--drop-every")) g_opts.drop_every = num(o, v, 0);
+        else if (OPT("--drop-after-every")) g_opts.drop_after_every = num(o, v, 0);
         else if (OPT("--stall-every")) g_opts.stall_every = num(o, v, 0);
         else if (OPT("--stall-ms")) g_opts.stall_ms = (int)num(o, v, 0);
         else if (OPT("--token-lifetime")) g_opts.token_lifetime = (int)num(o, v, 1);
         else if (OPT("--log")) g_opts.log_path = v;
+        else if (OPT("--token-log")) g_opts.token_log_path = v;
         else if (OPT("--max-body")) g_opts.max_body = (size_t)num(o, v, 1);
         else usage();
 #undef OPT
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
     if (g_naccounts == 0) { fprintf(stderr, "data8-sim: at least one --account is required\n"); usage(); }
     rng_seed(g_opts.seed);
     arena_install();
+    if (token_log_open() != 0) return 1;
     signal(SIGPIPE, SIG_IGN);
     if (http_start() != 0) return 1;
     int sig;

@@ -19,11 +19,12 @@ struct sim_opts {
     double rate;
     uint64_t seed;
     int latency_ms;
-    long fail_503_every, fail_429_every, drop_every, stall_every;
+    long fail_503_every, fail_429_every, drop_every, drop_after_every, stall_every;
     int retry_after;
     int stall_ms;
     int token_lifetime;
     const char *log_path;
+    const char *token_log_path; /* test-only: every issued access token */
     size_t max_body;
 };
 extern struct sim_opts g_opts;
@@ -53,6 +54,17 @@ void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_json_string(struct buf *b, const char *s, size_t n);
 void buf_json_value(struct buf *b, json_t *v); /* compact serialisation */
+
+/* raw JSON text (util.c): walk text jansson has accepted to find the exact
+ * bytes of each value, so numbers are kept as the client wrote them */
+struct jraw_it { const char *p, *e; int first, ok; };
+const char *jraw_ws(const char *p, const char *e);
+const char *jraw_skip(const char *p, const char *e);   /* p at a value: first byte after it */
+void jraw_open(struct jraw_it *it, const char *v, size_t n); /* v: an object or array */
+int jraw_member(struct jraw_it *it, const char **k, size_t *kn, const char **v, size_t *vn);
+int jraw_element(struct jraw_it *it, const char **v, size_t *vn);
+size_t jraw_key(const char *k, size_t kn, char *out, size_t cap);
+int jraw_int(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out);
 
 /* ---------- request / response (http.c) ---------- */
 struct qparam { char *k, *v; };
@@ -118,6 +130,7 @@ void http_stop(void);
 /* ---------- auth.c ---------- */
 struct account *auth_bearer(const char *authorization);
 void handle_token(struct req *r);
+int token_log_open(void); /* 0 ok, -1 after a message */
 void accounts_init_add(const char *spec);
 extern struct account **g_accounts;
 extern int g_naccounts;

@@ -38,7 +38,7 @@ def free_port():
 
 
 class Sim:
-    def __init__(self, *args, accounts=("alice:asecret", "bob:bsecret", "carol:csecret")):
+    def __init__(self, *args, accounts=("alice:asecret", "bob:bsecret", "carol:csecret"), umask=-1):
         self.port = free_port()
         fd, self.log = tempfile.mkstemp(prefix="data8sim-", suffix=".log")
         os.close(fd)
@@ -46,7 +46,7 @@ class Sim:
         for a in accounts:
             cmd += ["--account", a]
         cmd += [str(a) for a in args]
-        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, umask=umask)
         line = self.proc.stderr.readline()
         if "listening on" not in line:
             raise RuntimeError("simulator did not start: " + line)
@@ -682,6 +682,66 @@ def workflow_cleanse_contacts(s):
 
 
 @test
+def exact_numbers(s):
+    # numbers are stored and served back exactly as the client wrote them (the
+    # real service keeps 28-29 significant digits); Echo and CleanseContacts
+    # pass unchanged columns through byte for byte
+    decs = ["99999999999999.99", "-123456789.123456789", "0.000001", "12345678901234567890.123456789",
+            "1e-7", "0.1", "12345678901234567890", "1E+2", "-0", "0.10", "7"]
+    ints = ["9223372036854775807", "-9223372036854775808", "0", "-1", "42"]
+    mkds(s, "exact_in", {"name": 0, "amount": 2, "n": 1, "email": 0})
+    recs = []
+    for i, dv in enumerate(decs):
+        iv = ints[i % len(ints)]
+        # odd spacing and an escaped key: the raw scanner must find the same spans as jansson
+        recs.append('{ "name" : " ann  lee ", "\\u0061mount":%s ,"n" :\n%s, "email":"A@B.COM"}' % (dv, iv))
+    body = '{"records":[%s],\n "blockNumber" : 0}' % ",".join(recs)
+    st, hd, j = s.call("PATCH", "/Dataset/exact_in/data", body)
+    eq(st, 204, "patch %r" % j)
+    eq(s.call("PUT", "/Dataset/exact_in", {"recordCount": len(decs), "completed": True})[0], 204)
+
+    def raw_download(name):
+        st, hd, b = s.raw("GET", "/Dataset/%s/data?start=1&count=1000" % name,
+                          headers={"Authorization": "Bearer " + s.token()})
+        eq(st, 200)
+        return b.decode()
+
+    run_job(s, "exact echo", "Echo", {"Input": "exact_in"})
+    out = wait_job(s, "exact echo")["outputDatasets"]["Output"]
+    exp = "[" + ",".join('{"name":" ann  lee ","amount":%s,"n":%s,"email":"A@B.COM"}' % (dv, ints[i % len(ints)])
+                         for i, dv in enumerate(decs)) + "]"
+    eq(raw_download(out), exp, "Echo output text")
+    run_job(s, "exact cleanse", "CleanseContacts", {"Contacts": "exact_in"})
+    out = wait_job(s, "exact cleanse")["outputDatasets"]["Contacts"]
+    exp = "[" + ",".join('{"name":"Ann Lee","amount":%s,"n":%s,"email":"a@b.com","email_valid":true}'
+                         % (dv, ints[i % len(ints)]) for i, dv in enumerate(decs)) + "]"
+    eq(raw_download(out), exp, "CleanseContacts output text")
+    run_job(s, "exact dc", "ContactDeceasedCheck", {"Contacts": "exact_in"})
+    got = raw_download(wait_job(s, "exact dc")["outputDatasets"]["Contacts"])
+    for i, dv in enumerate(decs):
+        check('"amount":%s,"n":%s,' % (dv, ints[i % len(ints)]) in got, "ContactDeceasedCheck keeps %s" % dv)
+
+
+@test
+def number_validation_raw(s):
+    mkds(s, "numv", {"i": 1, "d": 2, "s": 0})
+    P = lambda text: s.call("PATCH", "/Dataset/numv/data", text)
+    eq(P('{"blockNumber":0,"records":[{"i":9223372036854775807,"d":123456789012345678901234567890}]}')[0], 204)
+    eq(P('{"blockNumber":1,"records":[{"i":-9223372036854775808,"d":-1.5e-300}]}')[0], 204)
+    eq(P('{"blockNumber":2147483647,"records":[{"i":-0,"d":1E400}]}')[0], 400, "beyond double range is not JSON jansson reads")
+    for bad in ("9223372036854775808", "-9223372036854775809", "99999999999999999999", "1e3", "1.0", "1E0", "-0.0"):
+        problem(*P('{"blockNumber":3,"records":[{"i":1},{"i":%s}]}' % bad), 400, "records[1].i")
+    for bad in ('"1"', "true", "[1]", "{}"):
+        problem(*P('{"blockNumber":3,"records":[{"d":1},{"d":%s}]}' % bad), 400, "records[1].d")
+    problem(*P('{"blockNumber":3,"records":[{"s":1.5}]}'), 400, "records[0].s")
+    for bad in ("1.0", "1e0", "2147483648", "-1", "99999999999999999999", '"1"', "null"):
+        problem(*P('{"blockNumber":%s,"records":[{"i":1}]}' % bad), 400, "blockNumber")
+    eq(P('{"blockNumber":2147483647,"records":[{"i":1}]}')[0], 204)
+    eq(P('{"blockNumber":3,"records":[{"i":1}],"records":[{"i":2}]}')[0], 400, "duplicate keys")
+    eq(s.call("GET", "/Dataset/numv")[2]["recordCount"], 3, "rejected blocks leave no trace")
+
+
+@test
 def workflow_deceased_check(s):
     names = ["Alice Smith", "Bob Jones", "Carol White", "Dan Brown", "Eve Black", None] + ["Person %d" % i for i in range(60)]
     mkds(s, "dc_in", {"name": 0, "ref": 1})
@@ -835,7 +895,8 @@ def test_fault_503():
         eq(s.call("GET", "/Dataset/f")[0], 503)  # 6
         s.token(fresh=True)
         eq(s.call("GET", "/Dataset/f")[0], 200)  # 7
-        faults = [l["fault"] for l in s.log_lines() if l["path"] != "/connect/token"]
+        # lines are written in completion order: sort them by the fault counter
+        faults = [l["fault"] for l in sorted(s.log_lines(), key=lambda l: l["seq"]) if l["path"] != "/connect/token"]
         eq(faults, [None, None, "503", None, None, "503", None])
         eq([l["status"] for l in s.log_lines() if l["fault"]], [503, 503])
     finally:
@@ -870,7 +931,86 @@ def test_fault_drop():
             raise AssertionError("expected a transport error")
         except (http.client.HTTPException, ConnectionError, OSError):
             pass
-        eq([l["fault"] for l in s.log_lines() if l["path"] != "/connect/token"], [None, "drop", None, "drop"])
+        eq([l["fault"] for l in sorted(s.log_lines(), key=lambda l: l["seq"]) if l["path"] != "/connect/token"],
+           [None, "drop", None, "drop"])
+    finally:
+        eq(s.stop(), 0)
+
+
+def test_fault_drop_after():
+    s = Sim("--drop-after-every", "2")
+    lost = (http.client.HTTPException, ConnectionError, OSError)
+
+    def expect_lost(*a):
+        try:
+            s.call(*a)
+        except lost:
+            return
+        raise AssertionError("expected a transport error")
+    try:
+        eq(s.call("GET", "/Dataset")[0], 200)                                   # 1
+        expect_lost("POST", "/Dataset", {"name": "d", "columns": {"a": 0}})     # 2: acts, answer lost
+        eq(s.call("GET", "/Dataset/d")[0], 200, "the dropped request took effect")  # 3
+        expect_lost("PATCH", "/Dataset/d/data", {"blockNumber": 0, "records": [{"a": "x"}]})  # 4
+        eq(s.call("GET", "/Dataset/d")[2]["recordCount"], 1, "the dropped PATCH took effect")  # 5
+        expect_lost("POST", "/Dataset", {"name": "d", "columns": {"a": 0}})     # 6: 409, lost
+        api = [l for l in sorted(s.log_lines(), key=lambda l: l["seq"]) if l["path"] != "/connect/token"]
+        eq([l["fault"] for l in api], [None, "drop-after", None, "drop-after", None, "drop-after"])
+        eq([l["status"] for l in api if l["fault"]], [201, 204, 409], "the handler's status is logged")
+        eq(api[3]["block"], 0); eq(api[3]["records"], 1)
+    finally:
+        eq(s.stop(), 0)
+
+
+def test_token_log():
+    d = tempfile.mkdtemp(prefix="data8sim-")
+    path = os.path.join(d, "tokens.txt")
+    s = Sim("--token-log", path, umask=0o077)
+    try:
+        eq(os.stat(path).st_mode & 0o777, 0o644, "token log mode")
+        t1 = s.token()
+        t2 = s.token(fresh=True)
+        cid = s.call("POST", "/ClientCredential", {"description": "tl"})[2]["clientId"]
+        sec = s.call("POST", "/ClientCredential/%s/secrets" % cid, {})[2]["generatedSecret"]
+        st, hd, b = s.form({"grant_type": "client_credentials", "client_id": cid, "client_secret": sec})
+        eq(st, 200)
+        t3 = json.loads(b)["access_token"]
+        eq(s.form({"grant_type": "client_credentials", "client_id": "alice", "client_secret": "no"})[0], 401)
+        with open(path) as f:
+            eq(f.read(), "%s\n%s\n%s\n" % (t1, t2, t3), "every issued token, one per line, nothing else")
+        with open(s.log) as f:
+            log = f.read()
+        check(t1 not in log and t3 not in log, "tokens are not in the request log")
+    finally:
+        eq(s.stop(), 0)
+    s = Sim("--token-log", path)  # an existing file is appended to
+    try:
+        t4 = s.token()
+        with open(path) as f:
+            eq(f.read().splitlines(), [t1, t2, t3, t4])
+    finally:
+        eq(s.stop(), 0)
+        os.unlink(path)
+        os.rmdir(d)
+
+
+def test_default_threads_and_stalls():
+    # the default pool is 8 threads; each stalled request holds one of them
+    s = Sim("--stall-every", "2", "--stall-ms", "2500")
+    try:
+        with open("/proc/%d/status" % s.proc.pid) as f:
+            eq([l.split()[1] for l in f if l.startswith("Threads:")], ["9"], "main thread + 8 pool threads")
+        s.token()
+        for i in range(4):
+            eq(s.call("GET", "/Dataset")[0], 200)  # odd: answered
+            try:
+                s.call("GET", "/Dataset", timeout=0.3)  # even: stalls a pool thread
+                raise AssertionError("expected a timeout")
+            except socket.timeout:
+                pass
+        t0 = time.time()
+        eq(s.call("GET", "/Dataset", timeout=2)[0], 200, "answered while 4 threads stall")
+        check(time.time() - t0 < 1, "no wait for a stalled thread")
     finally:
         eq(s.stop(), 0)
 
@@ -1003,7 +1143,8 @@ def main():
     finally:
         rc = s.stop()
     run("sigterm_exit_0", lambda: eq(rc, 0))
-    for fn in (test_token_lifetime_and_max_body, test_fault_503, test_fault_429, test_fault_drop, test_fault_stall,
+    for fn in (test_token_lifetime_and_max_body, test_fault_503, test_fault_429, test_fault_drop,
+               test_fault_drop_after, test_fault_stall, test_default_threads_and_stalls, test_token_log,
                test_latency, test_seed_repeatable, load_check):
         run(fn.__name__, fn)
     print("# total %.1f s" % (time.time() - t_start))

@@ -338,3 +338,124 @@ void arena_end(void)
     if (ta.n == 1 && ta.size[0] > ARENA_CHUNK) { free(ta.chunk[0]); ta.n = 0; }
     ta.used = 0;
 }
+
+/* ---------- raw JSON text ----------
+ * These walk JSON text that jansson has already accepted, to find the exact
+ * bytes of each value (numbers are kept exactly as the client wrote them).
+ * They stay inside [p, e) even on malformed input. */
+const char *jraw_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+/* p at a value: returns the first byte after it */
+const char *jraw_skip(const char *p, const char *e)
+{
+    if (p >= e) return e;
+    if (*p == '"') {
+        for (p++; p < e; p++) {
+            if (*p == '\\') p++;
+            else if (*p == '"') return p + 1;
+        }
+        return e;
+    }
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        while (p < e) {
+            if (*p == '"') { p = jraw_skip(p, e); continue; }
+            if (*p == '{' || *p == '[') depth++;
+            else if (*p == '}' || *p == ']') { if (--depth == 0) return p + 1; }
+            p++;
+        }
+        return e;
+    }
+    while (p < e && !strchr(",]} \t\r\n", *p)) p++;
+    return p;
+}
+
+void jraw_open(struct jraw_it *it, const char *v, size_t n)
+{
+    it->e = v + n;
+    it->p = jraw_ws(v, it->e);
+    it->ok = it->p < it->e && (*it->p == '{' || *it->p == '[');
+    if (it->ok) it->p++;
+    it->first = 1;
+}
+
+static int jraw_sep(struct jraw_it *it, char close)
+{
+    if (!it->ok) return 0;
+    it->p = jraw_ws(it->p, it->e);
+    if (it->p >= it->e || *it->p == close) { it->ok = 0; return 0; }
+    if (!it->first) {
+        if (*it->p != ',') { it->ok = 0; return 0; }
+        it->p = jraw_ws(it->p + 1, it->e);
+    }
+    it->first = 0;
+    return 1;
+}
+
+int jraw_member(struct jraw_it *it, const char **k, size_t *kn, const char **v, size_t *vn)
+{
+    if (!jraw_sep(it, '}') || *it->p != '"') { it->ok = 0; return 0; }
+    const char *ke = jraw_skip(it->p, it->e);
+    *k = it->p + 1;
+    *kn = ke > *k ? (size_t)(ke - *k - 1) : 0;
+    it->p = jraw_ws(ke, it->e);
+    if (it->p >= it->e || *it->p != ':') { it->ok = 0; return 0; }
+    it->p = jraw_ws(it->p + 1, it->e);
+    *v = it->p;
+    it->p = jraw_skip(it->p, it->e);
+    *vn = (size_t)(it->p - *v);
+    return 1;
+}
+
+int jraw_element(struct jraw_it *it, const char **v, size_t *vn)
+{
+    if (!jraw_sep(it, ']')) return 0;
+    *v = it->p;
+    it->p = jraw_skip(it->p, it->e);
+    *vn = (size_t)(it->p - *v);
+    return 1;
+}
+
+/* the key's text (inside the quotes) decoded into out (NUL-terminated,
+ * truncated to cap-1 bytes); returns the decoded length */
+size_t jraw_key(const char *k, size_t kn, char *out, size_t cap)
+{
+    if (!memchr(k, '\\', kn)) {
+        size_t m = kn < cap - 1 ? kn : cap - 1;
+        memcpy(out, k, m);
+        out[m] = 0;
+        return kn;
+    }
+    json_t *s = json_loadb(k - 1, kn + 2, JSON_DECODE_ANY, NULL);
+    size_t L = json_is_string(s) ? json_string_length(s) : 0;
+    size_t m = L < cap - 1 ? L : cap - 1;
+    if (m) memcpy(out, json_string_value(s), m);
+    out[m] = 0;
+    if (s) json_decref(s);
+    return L;
+}
+
+/* a JSON integer token (no fraction, no exponent) from lo to hi, both within int64 */
+int jraw_int(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (i < n && s[i] == '-') { neg = 1; i++; }
+    if (i == n || n - i > 19) return 0;
+    for (size_t j = i; j < n; j++) if (s[j] < '0' || s[j] > '9') return 0;
+    if (n - i == 19) {
+        const char *lim = neg ? "9223372036854775808" : "9223372036854775807";
+        if (memcmp(s + i, lim, 19) > 0) return 0;
+    }
+    uint64_t u = 0;
+    for (size_t j = i; j < n; j++) u = u * 10 + (uint64_t)(s[j] - '0');
+    int64_t v = neg ? (int64_t)(0 - u) : (int64_t)u;
+    if (neg && u == 0) v = 0;
+    if (v < lo || v > hi) return 0;
+    if (out) *out = v;
+    return 1;
+}

@@ -275,22 +275,46 @@ void wf_run(const struct workflow *w, const struct dataset *in, const struct col
             memcpy(b->off, ib->off, sizeof(size_t) * (size_t)(ib->n + 1));
         } else {
             struct buf out = { 0 };
+            int nic = in->ncols;
+            const char **raw = malloc(sizeof(char *) * (size_t)nic);
+            size_t *rawn = malloc(sizeof(size_t) * (size_t)nic);
+            json_t **orig = malloc(sizeof(json_t *) * (size_t)nic);
             for (int k = 0; k < ib->n; k++) {
                 b->off[k] = out.len;
-                json_t *rec = json_loadb(ib->data + ib->off[k], ib->off[k + 1] - ib->off[k], 0, NULL);
+                const char *rec_text = ib->data + ib->off[k];
+                size_t rec_len = ib->off[k + 1] - ib->off[k];
+                /* numbers as reals so any stored number parses; unchanged
+                 * values are copied from the stored text, not re-serialised */
+                json_t *rec = json_loadb(rec_text, rec_len, JSON_DECODE_INT_AS_REAL, NULL);
                 if (!rec) rec = json_object();
+                /* stored records hold every input column, in column order */
+                struct jraw_it it;
+                const char *kk;
+                size_t kkn;
+                int c = 0;
+                jraw_open(&it, rec_text, rec_len);
+                while (c < nic && jraw_member(&it, &kk, &kkn, &raw[c], &rawn[c])) c++;
+                for (int i = 0; i < nic; i++) {
+                    orig[i] = i < c ? json_incref(json_object_get(rec, in->cols[i].name)) : NULL;
+                }
                 transform(w, in, rec);
                 buf_putc(&out, '{');
-                for (int c = 0; c < noc; c++) {
+                for (c = 0; c < noc; c++) {
                     if (c) buf_putc(&out, ',');
                     buf_json_string(&out, oc[c].name, strlen(oc[c].name));
                     buf_putc(&out, ':');
                     json_t *v = json_object_get(rec, oc[c].name);
-                    if (v) buf_json_value(&out, v); else buf_put(&out, "null", 4);
+                    if (c < nic && v && v == orig[c]) buf_put(&out, raw[c], rawn[c]); /* unchanged */
+                    else if (v) buf_json_value(&out, v);
+                    else buf_put(&out, "null", 4);
                 }
                 buf_putc(&out, '}');
+                for (int i = 0; i < nic; i++) json_decref(orig[i]);
                 json_decref(rec);
             }
+            free(raw);
+            free(rawn);
+            free(orig);
             b->off[ib->n] = out.len;
             b->data = out.p ? out.p : calloc(1, 1);
         }
