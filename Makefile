@@ -10,7 +10,7 @@ EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql
 # Regression tests: sql/NAME.sql against expected/NAME.out.  The simulator
 # must be running (see test/run-tests.sh); `make test` does all of it.
 REGRESS      ?= $(shell cat test/regress-schedule)
-REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION) $(EXTRA_REGRESS_OPTS)
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CONFIG  ?= pg_config
 PG_CPPFLAGS = -DDATA8_VERSION=\"$(EXTVERSION)\" -Isrc -Wall -Wextra -Werror \

@@ -22,7 +22,7 @@ run_suite() {		# label, schedule file, database
   local label=$1 schedule=$2 db=$3
   echo "-- $label: $(wc -w < "$schedule") tests against $SIM_URL, database $db"
   export PGOPTIONS="-c data8_test.sim_url=$SIM_URL -c data8_test.sim_log=$SIM_LOG -c data8_test.secret=$SIM_SECRET -c data8_test.stall_url=$STALL_URL"
-  if ! make -s installcheck REGRESS="$(cat "$schedule")" EXTRA_REGRESS_OPTS="--dbname=$db"; then
+  if ! make -s installcheck REGRESS="$(cat "$schedule")" CONTRIB_TESTDB="$db"; then
     [ -f regression.diffs ] && cat regression.diffs
     status=1
   fi

@@ -1,0 +1,461 @@
+"""The data-path benchmark driver (see README.md beside this file).
+
+Run by run.sh inside a throwaway cluster, with /usr/bin/python3:
+  bench.py setup         tables bench (BENCH_ROWS rows) and bench_small
+                         (100,000 rows), and the pre-built block bodies for
+                         the wire limit
+  bench.py run LATENCY   against the simulator at SIM_URL / SIM_PID: the
+                         extension, the serial client and the wire limit
+                         (and at 0 ms the 100,000-row memory run)
+  bench.py report        the tables, ratios and PASS/MISS lines
+Results go to $BENCH_WORK/results-<latency>.json.
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg2
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import serial_client  # noqa: E402
+
+WORK = os.environ["BENCH_WORK"]
+ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
+SMALL = int(os.environ.get("BENCH_SMALL_ROWS", "100000"))
+PARALLEL = int(os.environ.get("BENCH_PARALLEL", "8"))
+BLOCKS_DIR = os.path.join(WORK, "blocks")
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = 1000
+
+# Targets from the issue.
+SERIAL_X = {0: 3.0, 20: 8.0}    # extension rows/s >= this x serial rows/s
+WIRE_X = 1.5                    # wire-limit rows/s <= this x extension rows/s
+RSS_GROWTH_MB = 32.0            # VmHWM(1,000,000) - VmHWM(100,000)
+
+
+def log(msg):
+    print("   " + msg, file=sys.stderr, flush=True)
+
+
+def connect(autocommit=False):
+    conn = psycopg2.connect("")     # libpq environment from pg_virtualenv
+    conn.autocommit = autocommit
+    return conn
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (None if it is gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])    # fields 14 and 15 of stat
+    except (OSError, ValueError):
+        return None
+
+
+def proc_status(pid):
+    """/proc/<pid>/status as {key: kB} for the Vm* and Rss* lines."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k.startswith(("Vm", "Rss")):
+                out[k] = int(v.split()[0])
+    return out
+
+
+class RssSampler(threading.Thread):
+    """Samples a process's RssAnon (private memory) and RssShmem (shared
+    memory it touched) every 20 ms; keeps the peaks."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.stopped = pid, threading.Event()
+        self.peak_anon = self.peak_shmem = 0
+
+    def run(self):
+        while not self.stopped.wait(0.02):
+            try:
+                st = proc_status(self.pid)
+            except OSError:
+                return
+            self.peak_anon = max(self.peak_anon, st.get("RssAnon", 0))
+            self.peak_shmem = max(self.peak_shmem, st.get("RssShmem", 0))
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
+        return self.peak_anon, self.peak_shmem
+
+
+class Phase:
+    """Wall time and CPU time (simulator, backend, client) of one phase."""
+
+    def __init__(self, sim_pid, backend_pid=None):
+        self.sim_pid, self.backend_pid = sim_pid, backend_pid
+
+    def __enter__(self):
+        self.sim0 = cpu_ticks(self.sim_pid)
+        self.be0 = cpu_ticks(self.backend_pid) if self.backend_pid else None
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.child0 = ru.ru_utime + ru.ru_stime
+        self.self0 = time.process_time()
+        self.t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.monotonic() - self.t0
+        self.sim_cpu = (cpu_ticks(self.sim_pid) - self.sim0) / TICK
+        self.backend_cpu = ((cpu_ticks(self.backend_pid) - self.be0) / TICK
+                            if self.backend_pid else None)
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.client_cpu = (time.process_time() - self.self0) + \
+            (ru.ru_utime + ru.ru_stime - self.child0)
+        return False
+
+    def result(self, records, requests, **extra):
+        r = {"seconds": self.seconds, "records": records, "requests": requests,
+             "sim_cpu": self.sim_cpu, "backend_cpu": self.backend_cpu,
+             "client_cpu": self.client_cpu}
+        r.update(extra)
+        return r
+
+
+def same_rows(table, back):
+    """True when the two tables hold the same multiset of rows."""
+    with connect(True) as conn, conn.cursor() as cur:
+        cur.execute("SET work_mem = '512MB'")
+        cur.execute("SELECT (SELECT count(*) FROM %s) = (SELECT count(*) FROM %s)"
+                    " AND NOT EXISTS (TABLE %s EXCEPT ALL TABLE %s)" % (table, back, table, back))
+        ok = cur.fetchone()[0]
+    conn.close()
+    return ok
+
+
+# ---------------------------------------------------------------- setup
+
+def setup():
+    conn = connect(True)
+    cur = conn.cursor()
+    cur.execute("CREATE EXTENSION IF NOT EXISTS data8")
+    t0 = time.monotonic()
+    cur.execute("""
+        CREATE TABLE bench (name text, qty integer, price numeric, active boolean,
+                            born date, seen timestamptz)""")
+    cur.execute("""
+        INSERT INTO bench
+        SELECT CASE WHEN i %% 97 = 0 THEN NULL
+                    ELSE format('Customer %%s %%s', i, left(md5(i::text), 10)) END,
+               i,
+               CASE WHEN i %% 101 = 0 THEN NULL ELSE round((i %% 100000) * 1.37, 2) END,
+               i %% 3 = 0,
+               date '1950-01-01' + i %% 25000,
+               CASE WHEN i %% 103 = 0 THEN NULL
+                    ELSE timestamptz '2020-01-01 00:00:00+00' + make_interval(secs => i * 1.000123) END
+          FROM generate_series(1, %s) i""", (ROWS,))
+    cur.execute("CREATE TABLE bench_small AS SELECT * FROM bench WHERE qty <= %s", (SMALL,))
+    cur.execute("VACUUM (FREEZE, ANALYZE) bench")
+    cur.execute("VACUUM (FREEZE, ANALYZE) bench_small")
+    cur.execute("SELECT pg_size_pretty(pg_table_size('bench')), version()")
+    size, version = cur.fetchone()
+    log("table bench: %d rows, %s (%.1f s)" % (ROWS, size, time.monotonic() - t0))
+
+    # The wire limit's request bodies, built once (by the serial client's
+    # encoder) so that curl measures the transfers and nothing else.
+    t0 = time.monotonic()
+    os.makedirs(BLOCKS_DIR)
+    nbytes = 0
+    conn2 = connect()
+    for number, (_, body) in enumerate(serial_client.block_bodies(conn2, "bench", "gen")):
+        with open(os.path.join(BLOCKS_DIR, "%06d.json" % number), "w") as f:
+            f.write(body)
+        nbytes += len(body)
+    conn2.close()
+    log("block bodies for the wire limit: %d files, %.1f MB (%.1f s)"
+        % (number + 1, nbytes / 1e6, time.monotonic() - t0))
+    with open(os.path.join(WORK, "setup.json"), "w") as f:
+        json.dump({"version": version.split(" on ")[0], "table_size": size,
+                   "body_bytes": nbytes}, f)
+    conn.close()
+
+
+# ---------------------------------------------------------------- the three clients
+
+def sim_env():
+    return (os.environ["SIM_URL"], int(os.environ["SIM_PID"]),
+            os.environ["SIM_CLIENT_ID"], os.environ["SIM_SECRET"])
+
+
+def run_extension(table, tag, rows):
+    """upload_dataset + Echo job + fetch_output in one fresh session."""
+    url, sim_pid, _, _ = sim_env()
+    conn = connect(True)
+    cur = conn.cursor()
+    cur.execute("SET data8.parallel_requests = %s", (PARALLEL,))
+    cur.execute("SET data8.poll_interval = '50ms'")
+    cur.execute("SELECT pg_backend_pid()")
+    pid = cur.fetchone()[0]
+    sampler = RssSampler(pid)
+    sampler.start()
+    res = {}
+
+    with Phase(sim_pid, pid) as ph:
+        cur.execute("SELECT records, blocks, bytes, seconds FROM data8.upload_dataset(%s, %s)",
+                    (tag + "_up", "SELECT * FROM " + table))
+        records, blocks, nbytes, secs = cur.fetchone()
+    res["upload"] = ph.result(records, blocks, bytes=nbytes, reported_seconds=secs)
+    assert records == rows, (records, rows)
+
+    cur.execute("SELECT (data8.start_job(%s, 'Echo', jsonb_build_object('Input', %s::text))).name",
+                (tag + "_job", tag + "_up"))
+    cur.execute("SELECT output_datasets->>'Output' FROM data8.wait_for_job(%s)", (tag + "_job",))
+    out = cur.fetchone()[0]
+
+    with Phase(sim_pid, pid) as ph:
+        cur.execute("CREATE TABLE %s_back AS SELECT * FROM data8.fetch_output(%%s, NULL::%s)"
+                    % (tag, table), (out,))
+        fetched = cur.rowcount
+    res["fetch"] = ph.result(fetched, -(-fetched // PAGE))
+
+    st = proc_status(pid)
+    res["vm_hwm_kb"] = st["VmHWM"]
+    res["peak_anon_kb"], res["peak_shmem_kb"] = sampler.stop()
+    conn.close()
+    res["rows_match"] = same_rows(table, tag + "_back")
+    return res
+
+
+def run_serial():
+    url, sim_pid, client_id, secret = sim_env()
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    conn.commit()
+    c = serial_client.Client(url, url + "/connect/token", client_id, secret)
+    res = {}
+    with Phase(sim_pid, pid) as ph:
+        records, blocks = c.upload(conn, "bench", "s_up")
+    res["upload"] = ph.result(records, blocks)
+    out = c.run_echo("s_job", "s_up")
+    with Phase(sim_pid, pid) as ph:
+        records, pages = c.fetch(conn, out, "s_back", "bench")
+    res["fetch"] = ph.result(records, pages)
+    conn.close()
+    res["rows_match"] = same_rows("bench", "s_back")
+    return res
+
+
+def curl_parallel(config, expect):
+    """Runs curl --parallel over a config file; returns the number of transfers with status expect."""
+    p = subprocess.run(["curl", "--parallel", "--parallel-max", str(PARALLEL),
+                        "--parallel-immediate", "--silent", "--config", config],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    codes = p.stdout.split()
+    bad = [c for c in codes if c != str(expect)]
+    if p.returncode != 0 or bad:
+        log("curl exit %d, unexpected statuses %s %s"
+            % (p.returncode, sorted(set(bad))[:5], p.stderr.strip()[:300]))
+    return sum(1 for c in codes if c == str(expect))
+
+
+def run_wire(tries=3):
+    """The same block bodies PATCHed, and all pages GET to /dev/null, by curl --parallel.
+
+    Each direction is run `tries` times (uploads to fresh datasets); the
+    median run is the wire limit, and the range is kept for the report.
+    """
+    url, sim_pid, client_id, secret = sim_env()
+    c = serial_client.Client(url, url + "/connect/token", client_id, secret)
+    auth = c.s.headers["Authorization"]
+    conn = connect()
+    cols = serial_client.table_columns(conn, "bench")
+    conn.close()
+    files = sorted(os.listdir(BLOCKS_DIR))
+    pages = -(-ROWS // PAGE)
+    runs = {"upload": [], "fetch": []}
+    out = None
+    for t in range(1, tries + 1):
+        ds = "w_up%d" % t
+        c.call("POST", "/Dataset", 201,
+               json={"name": ds, "columns": {n: serial_client.TYPE_CODES[ty] for n, ty in cols}})
+        cfg = os.path.join(WORK, "curl-upload.cfg")
+        with open(os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            for i, name in enumerate(files):
+                if i:
+                    f.write("next\n")
+                f.write('url = "%s/Dataset/%s/data"\nrequest = "PATCH"\n'
+                        'header = "Content-Type: application/json"\nheader = "Expect:"\n'
+                        'header = "%s"\ndata-binary = "@%s"\noutput = "/dev/null"\n'
+                        'write-out = "%%{http_code}\\n"\n'
+                        % (url, ds, "Authorization: " + auth, os.path.join(BLOCKS_DIR, name)))
+        with Phase(sim_pid) as ph:
+            ok = curl_parallel(cfg, 204)
+        runs["upload"].append(ph.result(ROWS if ok == len(files) else None, len(files)))
+        c.call("PUT", "/Dataset/%s" % ds, 204, json={"recordCount": ROWS, "completed": True})
+        if out is None:
+            out = c.run_echo("w_job", ds)
+
+        cfg = os.path.join(WORK, "curl-fetch.cfg")
+        with open(os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            for i in range(pages):
+                if i:
+                    f.write("next\n")
+                f.write('url = "%s/Dataset/%s/data?start=%d&count=%d"\nheader = "%s"\n'
+                        'compressed\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
+                        % (url, out, i * PAGE + 1, PAGE, "Authorization: " + auth))
+        with Phase(sim_pid) as ph:
+            ok = curl_parallel(cfg, 200)
+        runs["fetch"].append(ph.result(ROWS if ok == pages else None, pages))
+    res = {}
+    for phase, rs in runs.items():
+        rs.sort(key=lambda r: r["seconds"])
+        res[phase] = dict(rs[len(rs) // 2])
+        res[phase]["all_seconds"] = [r["seconds"] for r in rs]
+        if any(r["records"] is None for r in rs):
+            res[phase]["records"] = None
+    return res
+
+
+def run(latency):
+    res = {"latency": latency}
+    log("extension (%d rows, parallel_requests %d)" % (ROWS, PARALLEL))
+    res["extension"] = run_extension("bench", "b", ROWS)
+    log("serial client")
+    res["serial"] = run_serial()
+    log("wire limit (curl --parallel-max %d)" % PARALLEL)
+    res["wire"] = run_wire()
+    if latency == 0:
+        log("memory run: extension with %d rows in a fresh session" % SMALL)
+        res["extension_small"] = run_extension("bench_small", "m", SMALL)
+    with open(os.path.join(WORK, "results-%d.json" % latency), "w") as f:
+        json.dump(res, f, indent=1)
+
+
+# ---------------------------------------------------------------- report
+
+def fmt_int(x):
+    return "{:,.0f}".format(x)
+
+
+def rate(p):
+    return p["records"] / p["seconds"] if p["records"] else 0.0
+
+
+def report():
+    with open(os.path.join(WORK, "setup.json")) as f:
+        setup_info = json.load(f)
+    results = []
+    for lat in (0, 20):
+        path = os.path.join(WORK, "results-%d.json" % lat)
+        if os.path.exists(path):
+            with open(path) as f:
+                results.append(json.load(f))
+    curl_v = subprocess.run(["curl", "--version"], stdout=subprocess.PIPE,
+                            text=True).stdout.split()[1]
+    W = 100
+    print("=" * W)
+    print("data8 data-path benchmark: %s rows x 6 columns (text, integer, numeric, boolean, date,"
+          " timestamptz)" % fmt_int(ROWS))
+    print("table %s, %.1f MB of JSON block bodies; blocks and pages of %d; %d requests in flight"
+          % (setup_info["table_size"], setup_info["body_bytes"] / 1e6, PAGE, PARALLEL))
+    print("%s, curl %s, %d CPUs; simulator: %s"
+          % (setup_info["version"], curl_v, os.cpu_count(), os.environ.get("BENCH_SIM_OPTS", "")))
+    print("=" * W)
+    hdr = "%-8s %-8s %-11s %9s %11s %8s %9s %11s %10s  %s" % (
+        "latency", "phase", "client", "seconds", "rows/s", "req/s", "sim CPU", "backend CPU",
+        "client CPU", "rows ok")
+    print(hdr)
+    print("-" * W)
+    names = (("extension", "extension"), ("serial", "serial"), ("wire", "wire limit"))
+    for r in results:
+        for phase in ("upload", "fetch"):
+            for key, label in names:
+                p = r[key][phase]
+                ok = r[key].get("rows_match")
+                ok = "-" if ok is None else ("yes" if ok else "NO")
+                if key == "wire":
+                    ok = ("all %s, runs %s s" % ("204" if phase == "upload" else "200",
+                                                 "/".join("%.2f" % x for x in p["all_seconds"]))
+                          if p["records"] else "NO")
+                print("%-8s %-8s %-11s %9.2f %11s %8.0f %8.2fs %11s %10s  %s" % (
+                    "%d ms" % r["latency"], phase, label, p["seconds"], fmt_int(rate(p)),
+                    p["requests"] / p["seconds"], p["sim_cpu"],
+                    "-" if p["backend_cpu"] is None else "%.2fs" % p["backend_cpu"],
+                    "-" if key == "extension" else "%.2fs" % p["client_cpu"], ok))
+        print("-" * W)
+    print("sim CPU: the simulator's utime+stime during the phase; backend CPU: the PostgreSQL backend"
+          " of the session;")
+    print("client CPU: the Python client (serial) or curl (wire limit); for the extension the"
+          " backend is the client.")
+    print("req/s: blocks (upload) or pages (fetch) per second. wire limit: the median of 3 curl runs"
+          " (all runs' seconds at the right).")
+
+    print()
+    print("Targets")
+    print("-" * W)
+    misses = 0
+
+    def line(label, value, target, ok):
+        nonlocal misses
+        misses += 0 if ok else 1
+        print("%-52s %10s   target %-10s %s" % (label, value, target, "PASS" if ok else "MISS"))
+
+    for r in results:
+        lat = r["latency"]
+        for phase in ("upload", "fetch"):
+            ext = rate(r["extension"][phase])
+            ser = rate(r["serial"][phase])
+            wire = rate(r["wire"][phase])
+            x = ext / ser if ser else 0
+            line("%d ms %-6s extension / serial (rows/s)" % (lat, phase), "%.2fx" % x,
+                 ">= %gx" % SERIAL_X[lat], x >= SERIAL_X[lat])
+            y = ext / wire if wire else 0
+            line("%d ms %-6s extension / wire limit (rows/s)" % (lat, phase), "%.2fx" % y,
+                 ">= %.2fx" % (1 / WIRE_X), y >= 1 / WIRE_X)
+    r0 = results[0] if results and results[0]["latency"] == 0 else None
+    if r0 and "extension_small" in r0:
+        small, large = r0["extension_small"], r0["extension"]
+        print()
+        print("Backend memory, one fresh session per size (upload + Echo job + fetch, 0 ms)")
+        print("-" * W)
+        print("%-16s %18s %26s %30s" % ("rows", "peak RSS (VmHWM)", "peak private (RssAnon)",
+                                        "peak shared touched (RssShmem)"))
+        for r in (small, large):
+            print("%-16s %15.1f MB %23.1f MB %27.1f MB" % (
+                fmt_int(r["upload"]["records"]), r["vm_hwm_kb"] / 1024,
+                r["peak_anon_kb"] / 1024, r["peak_shmem_kb"] / 1024))
+        d = (large["vm_hwm_kb"] - small["vm_hwm_kb"]) / 1024
+        da = (large["peak_anon_kb"] - small["peak_anon_kb"]) / 1024
+        ds = (large["peak_shmem_kb"] - small["peak_shmem_kb"]) / 1024
+        print("%-16s %15.1f MB %23.1f MB %27.1f MB" % ("difference", d, da, ds))
+        for r in results[1:]:
+            print("(at %d ms, %s rows: VmHWM %.1f MB, RssAnon %.1f MB)" % (
+                r["latency"], fmt_int(r["extension"]["upload"]["records"]),
+                r["extension"]["vm_hwm_kb"] / 1024, r["extension"]["peak_anon_kb"] / 1024))
+        print("VmHWM counts the shared buffers the backend touched (RssShmem, at most"
+              " shared_buffers = 128MB + WAL buffers);")
+        print("RssAnon is its private memory. Both sampled every 20 ms.")
+        print()
+        line("peak RSS growth, %s vs %s rows" % (fmt_int(ROWS), fmt_int(SMALL)),
+             "%.1f MB" % d, "<= %g MB" % RSS_GROWTH_MB, d <= RSS_GROWTH_MB)
+    print("-" * W)
+    bad_rows = [k for r in results for k in ("extension", "serial")
+                if r[k].get("rows_match") is False]
+    print("%d target(s) missed%s" % (misses, "; rows differ: %s" % bad_rows if bad_rows else ""))
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "setup":
+        setup()
+    elif cmd == "run":
+        run(int(sys.argv[2]))
+    elif cmd == "report":
+        report()
+    else:
+        sys.exit("usage: bench.py setup | run LATENCY | report")

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# make bench: the data-path benchmark (run on demand, not in CI).
+# Builds and installs the extension and the simulator, then in a throwaway
+# PostgreSQL 15 cluster uploads and fetches back BENCH_ROWS rows (default
+# 1,000,000) x 6 columns three ways -- the extension, a plain serial Python
+# client, and curl --parallel with pre-built bodies (the wire limit) -- at
+# 0 ms and at 20 ms of added latency, and prints a side-by-side table with
+# PASS/MISS against the targets.  Exits 0 whatever the figures (non-zero
+# only when something failed to run).  See test/bench/README.md.
+#
+#   BENCH_ROWS=100000 make bench      # a quick run
+#   BENCH_PARALLEL=16 make bench      # requests in flight (default 8)
+set -euo pipefail
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$SELF")/../.."
+
+PY=/usr/bin/python3		# Debian's: it has psycopg2 and requests
+export BENCH_ROWS="${BENCH_ROWS:-1000000}"
+export BENCH_PARALLEL="${BENCH_PARALLEL:-8}"
+# A latency sleep holds a simulator pool thread, and with it every
+# keep-alive connection that thread serves: a big pool makes it less likely
+# that two of the requests in flight share a thread (the default pool of 4
+# would cap the 20 ms run).  See README.md, "Noise".
+SIM_THREADS="${BENCH_SIM_THREADS:-64}"
+export BENCH_SIM_OPTS="--threads $SIM_THREADS --rate 5000000 (and --latency-ms 20)"
+
+if [ "${1:-}" != "--inside" ]; then
+	command -v pg_virtualenv >/dev/null || { echo "pg_virtualenv is missing: make deps" >&2; exit 1; }
+	command -v curl >/dev/null || { echo "curl is missing" >&2; exit 1; }
+	$PY -c 'import psycopg2, requests' || { echo "$PY needs psycopg2 and requests (python3-psycopg2 python3-requests)" >&2; exit 1; }
+	make -s
+	make -s install >/dev/null
+	make -s -C test/sim
+	BENCH_WORK=$(mktemp -d /tmp/data8-bench.XXXXXX)
+	export BENCH_WORK
+	trap 'rm -rf "$BENCH_WORK"' EXIT
+	echo "== data8 benchmark: $BENCH_ROWS rows, $BENCH_PARALLEL requests in flight (work dir $BENCH_WORK)" >&2
+	pg_virtualenv -t -v 15 -o shared_buffers=128MB bash "$SELF" --inside
+	exit 0
+fi
+
+# ---- inside the throwaway cluster
+source test/sim-env.sh
+start=$(date +%s)
+
+echo "-- setup: tables and block bodies" >&2
+$PY test/bench/bench.py setup
+
+for latency in 0 20; do
+	echo "-- simulator with ${latency} ms of added latency" >&2
+	if [ "$latency" -eq 0 ]; then
+		sim_start bench0 --threads "$SIM_THREADS" --rate 5000000
+	else
+		sim_start bench20 --threads "$SIM_THREADS" --rate 5000000 --latency-ms "$latency"
+	fi
+	export SIM_URL SIM_PID SIM_CLIENT_ID SIM_SECRET
+	psql -X -q -v ON_ERROR_STOP=1 -o /dev/null \
+		-v url="$SIM_URL" -v id="$SIM_CLIENT_ID" -v secret="$SIM_SECRET" <<-'SQL'
+		SET client_min_messages = warning;
+		SELECT data8.set_profile('default', :'id', :'secret', api_url => :'url',
+		                         token_url => :'url' || '/connect/token');
+		DROP TABLE IF EXISTS b_back, m_back, s_back;
+	SQL
+	$PY test/bench/bench.py run "$latency"
+	sim_stop
+done
+
+echo "-- done in $(( $(date +%s) - start )) s" >&2
+echo
+$PY test/bench/bench.py report
