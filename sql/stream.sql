@@ -9,13 +9,15 @@ CREATE FUNCTION echo(input text) RETURNS text LANGUAGE sql AS $$
     SELECT (data8.wait_for_job((data8.start_job('echo ' || input, 'Echo',
             jsonb_build_object('Input', input))).name)).output_datasets->>'Output'
 $$;
--- The PATCHes the simulator saw for a dataset: block number and record count.
+-- The PATCHes the simulator took for a dataset (faults injected left out):
+-- block number, record count and status.
 CREATE FUNCTION blocks_sent(dataset text) RETURNS TABLE (block int, records int, status int)
 LANGUAGE sql AS $$
     SELECT (l->>'block')::int, (l->>'records')::int, (l->>'status')::int
       FROM regexp_split_to_table(pg_read_file(current_setting('data8_test.sim_log')), E'\n') AS t(line),
            LATERAL (SELECT t.line::jsonb AS l) j
      WHERE t.line <> '' AND l->>'method' = 'PATCH' AND l->>'path' = '/Dataset/' || dataset || '/data'
+       AND l->>'fault' IS NULL
      ORDER BY (l->>'seq')::bigint
 $$;
 

@@ -855,8 +855,9 @@ api_create(char *path, const char *object, StringInfo body,
 		*existed = false;
 	if (resp.status == 409 && (resp.ambiguous || exists_ok))
 	{
+		/* with exists_ok, the caller checks what is there either way */
 		if (existed)
-			*existed = !resp.ambiguous;
+			*existed = true;
 		return d8_api("GET", recheck_path, object, NULL, 0);
 	}
 	d8_http_check(&req, &resp);
