@@ -128,7 +128,9 @@ SELECT state, count(*) FROM data8.runs GROUP BY state ORDER BY state;
 -- two overlapping syncs apply a run exactly once (the second skips it)
 CREATE EXTENSION IF NOT EXISTS dblink;
 CREATE TABLE applied (run_at timestamptz DEFAULT clock_timestamp());
-CREATE FUNCTION slow_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+-- (the extension runs with search_path = pg_catalog, pg_temp: triggers name
+-- their tables with the schema, or set their own search_path)
+CREATE FUNCTION slow_apply() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $$
 BEGIN INSERT INTO applied DEFAULT VALUES; PERFORM pg_sleep(1); RETURN NULL; END $$;
 CREATE TRIGGER slow_apply AFTER UPDATE ON people FOR EACH STATEMENT EXECUTE FUNCTION slow_apply();
 UPDATE people SET name = 'x' WHERE email = 'c@example.com';

@@ -18,7 +18,7 @@ LANGUAGE sql AS $$
            LATERAL (SELECT t.line::jsonb AS l) j
      WHERE t.line <> '' AND l->>'method' = 'PATCH' AND l->>'path' = '/Dataset/' || dataset || '/data'
        AND l->>'fault' IS NULL
-     ORDER BY (l->>'seq')::bigint
+     ORDER BY (l->>'block')::int, (l->>'seq')::bigint
 $$;
 
 -- every supported type, NULLs, Unicode, quotes, backslashes, empty strings,

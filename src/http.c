@@ -303,6 +303,8 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	SETOPT(easy, CURLOPT_TIMEOUT_MS, (long) d8_timeout_ms);
 	SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) d8_connect_timeout_ms);
 	SETOPT(easy, CURLOPT_ACCEPT_ENCODING, "");
+	/* refuses at once an answer announced too large (see also write_body) */
+	SETOPT(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) D8_MAX_RESPONSE);
 	SETOPT(easy, CURLOPT_USERAGENT, DATA8_USER_AGENT);
 	SETOPT(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(easy, CURLOPT_ERRORBUFFER, slot->errbuf);
@@ -402,8 +404,11 @@ slot_should_retry(D8Slot *slot, CURLcode rc)
 
 	if (rc != CURLE_OK)
 	{
-		if (resp->too_large)
+		if (resp->too_large || rc == CURLE_FILESIZE_EXCEEDED)
+		{
+			resp->too_large = true;
 			return false;
+		}
 		retryable = idempotent || create || transport_error_is_connect(rc);
 		if (retryable && !transport_error_is_connect(rc))
 			resp->ambiguous = true;
@@ -796,6 +801,11 @@ d8_api_response_json(D8Request *req, D8Response *resp)
 	if (resp->body.len == 0)
 		return NULL;
 	what = psprintf("%s %s", req->method, req->path);
+	if (resp->content_type[0] && strstr(resp->content_type, "json") == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("Data8 answered %s with %s, not JSON", what, resp->content_type),
+				 errhint("Check the profile's api_url: it may not point at the Data8 API.")));
 	return d8_json_parse(resp->body.data, resp->body.len, what);
 }
 

@@ -12,6 +12,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -28,6 +30,14 @@ PG_FUNCTION_INFO_V1(data8_fetch_output);
 PG_FUNCTION_INFO_V1(data8_fetch_output_json);
 
 #define D8_PROGRESS_EVERY_MS 2000
+
+/* Values whose ISO 8601 text is parsed here, skipping the input function. */
+typedef enum FastInput
+{
+	FAST_NONE,
+	FAST_DATE,					/* date: YYYY-MM-DD */
+	FAST_TIMESTAMP				/* timestamp(tz) without typmod: ...THH:MM:SS[.ffffff]Z */
+} FastInput;
 
 typedef struct Fetch Fetch;
 typedef void (*RecordSink) (Fetch *f, D8RecordReader *record);
@@ -53,6 +63,9 @@ struct Fetch
 	int			natts;
 	const char **attnames;		/* NULL for dropped attributes */
 	FmgrInfo   *in;
+	FastInput  *fast;
+	bool	   *json;			/* json/jsonb columns take JSON text */
+	StringInfoData jsontext;
 	Oid		   *ioparams;
 	int32	   *typmods;
 	Datum	   *values;
@@ -99,6 +112,93 @@ find_attribute(Fetch *f, const char *key, int hint)
 	return -1;
 }
 
+static inline int
+digits(const char *s, int n)
+{
+	int			v = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* The days since 2000-01-01 of "YYYY-MM-DD" at s; false if not that form. */
+static bool
+parse_iso_date(const char *s, int *days)
+{
+	int			y = digits(s, 4);
+	int			m = digits(s + 5, 2);
+	int			d = digits(s + 8, 2);
+
+	if (y < 1 || s[4] != '-' || s[7] != '-' || m < 1 || m > 12 || d < 1 ||
+		d > day_tab[isleap(y)][m - 1])
+		return false;
+	*days = date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	return true;
+}
+
+/*
+ * The value of v's text when it is the form Data8 sends (and the extension
+ * uploads); false to leave it to the type's input function.  Equal to what
+ * date_in and timestamp(tz)_in would give for these forms.
+ */
+static bool
+fast_value(FastInput kind, const char *s, int len, Datum *out)
+{
+	int			days;
+
+	if (kind == FAST_DATE)
+	{
+		if (len != 10 || !parse_iso_date(s, &days))
+			return false;
+		*out = DateADTGetDatum(days);
+		return true;
+	}
+	else
+	{
+		int			h,
+					mi,
+					sec;
+		int64		usec = 0;
+		int			p = 19;
+
+		/* YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z */
+		if (len < 20 || s[len - 1] != 'Z' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+			!parse_iso_date(s, &days))
+			return false;
+		h = digits(s + 11, 2);
+		mi = digits(s + 14, 2);
+		sec = digits(s + 17, 2);
+		if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
+			return false;
+		if (s[p] == '.')
+		{
+			int			n = 0;
+
+			for (p++; p < len - 1; p++, n++)
+			{
+				if (s[p] < '0' || s[p] > '9' || n >= 6)
+					return false;
+				usec = usec * 10 + (s[p] - '0');
+			}
+			if (n == 0)
+				return false;
+			for (; n < 6; n++)
+				usec *= 10;
+		}
+		if (p != len - 1)
+			return false;
+		*out = TimestampTzGetDatum((int64) days * USECS_PER_DAY +
+								   ((int64) ((h * 60 + mi) * 60 + sec)) * USECS_PER_SEC + usec);
+		return true;
+	}
+}
+
 /* Adds a record as a row of the requested type; absent members are NULL. */
 static void
 sink_row(Fetch *f, D8RecordReader *record)
@@ -117,9 +217,21 @@ sink_row(Fetch *f, D8RecordReader *record)
 			continue;			/* a column not asked for */
 		hint = a + 1;
 		f->column = f->attnames[a];
+		f->nulls[a] = (v->text == NULL);
+		if (f->fast[a] != FAST_NONE && v->type == D8V_STRING &&
+			fast_value(f->fast[a], v->text, v->len, &f->values[a]))
+			continue;
+		if (f->json[a] && v->type == D8V_STRING)
+		{
+			/* a JSON string stays a JSON string */
+			resetStringInfo(&f->jsontext);
+			d8_json_append_string(&f->jsontext, v->text, v->len);
+			f->values[a] = InputFunctionCall(&f->in[a], f->jsontext.data,
+											 f->ioparams[a], f->typmods[a]);
+			continue;
+		}
 		f->values[a] = InputFunctionCall(&f->in[a], (char *) v->text,
 										 f->ioparams[a], f->typmods[a]);
-		f->nulls[a] = (v->text == NULL);
 	}
 	/* domains and NOT NULL checks see the missing values too */
 	for (i = 0; i < f->natts; i++)
@@ -163,22 +275,25 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
 	old = MemoryContextSwitchTo(parse_cxt);
 	d8_records_begin(&reader, p->resp.body.data, p->resp.body.len,
 					 psprintf("GET %s", p->req.path));
+	f->recno = p->start;
 	while (d8_records_next(&reader))
 	{
 		if (++n > p->count)
 			break;
-		f->recno = p->start + n - 1;
 		f->sink(f, &reader);
+		f->recno = p->start + n;	/* the next one, should it fail to parse */
 	}
+	f->recno = 0;
 	if (n != p->count)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("Data8 returned %s records instead of %d for records " INT64_FORMAT
+				 errmsg("Data8 returned %s records for records " INT64_FORMAT
 						" to " INT64_FORMAT " of dataset \"%s\"",
-						n > p->count ? "more" : psprintf(INT64_FORMAT, n), p->count,
+						n > p->count ? "more" : "fewer",
 						p->start, p->start + p->count - 1, f->name),
-				 errdetail("The dataset's recordCount promised them; none is dropped silently.")));
-	f->recno = 0;
+				 errdetail("%d records were asked for and %s came.", p->count,
+						   n > p->count ? "more" : psprintf(INT64_FORMAT, n)),
+				 errhint("The dataset's recordCount promised them: nothing is dropped silently.")));
 	f->records += n;
 	f->pages++;
 	MemoryContextSwitchTo(old);
@@ -341,6 +456,9 @@ data8_fetch_output(PG_FUNCTION_ARGS)
 	f->natts = tupdesc->natts;
 	f->attnames = palloc0(sizeof(char *) * f->natts);
 	f->in = palloc0(sizeof(FmgrInfo) * f->natts);
+	f->fast = palloc0(sizeof(FastInput) * f->natts);
+	f->json = palloc0(sizeof(bool) * f->natts);
+	initStringInfo(&f->jsontext);
 	f->ioparams = palloc0(sizeof(Oid) * f->natts);
 	f->typmods = palloc0(sizeof(int32) * f->natts);
 	f->values = palloc0(sizeof(Datum) * f->natts);
@@ -356,6 +474,13 @@ data8_fetch_output(PG_FUNCTION_ARGS)
 		getTypeInputInfo(att->atttypid, &infn, &f->ioparams[i]);
 		fmgr_info(infn, &f->in[i]);
 		f->typmods[i] = att->atttypmod;
+		f->json[i] = (getBaseType(att->atttypid) == JSONOID ||
+					  getBaseType(att->atttypid) == JSONBOID);
+		if (att->atttypid == DATEOID)
+			f->fast[i] = FAST_DATE;
+		else if ((att->atttypid == TIMESTAMPTZOID || att->atttypid == TIMESTAMPOID) &&
+				 att->atttypmod < 0)
+			f->fast[i] = FAST_TIMESTAMP;
 	}
 	total = check_dataset(f, true);
 	fetch_pages(f, total);

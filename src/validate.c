@@ -69,6 +69,12 @@ d8_check_dataset_name(const char *name, const char *what)
 	const char *p;
 	bool		ok = (name[0] >= 'a' && name[0] <= 'z');
 
+	if (strlen(name) > D8_MAX_NAME_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("Data8 %s name is too long", what),
+				 errdetail("The name has %zu bytes; at most %d are allowed.",
+						   strlen(name), D8_MAX_NAME_LEN)));
 	for (p = name; ok && *p; p++)
 		ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
 	if (!ok)
@@ -79,12 +85,6 @@ d8_check_dataset_name(const char *name, const char *what)
 				 strcmp(what, "column") == 0 ?
 				 errhint("Alias the column in the query, e.g. \"SELECT \\\"Name\\\" AS name\".") :
 				 errhint("Use lower-case letters, digits and underscores.")));
-	if (strlen(name) > D8_MAX_NAME_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_NAME_TOO_LONG),
-				 errmsg("Data8 %s name is too long", what),
-				 errdetail("The name has %zu characters; at most %d are allowed.",
-						   strlen(name), D8_MAX_NAME_LEN)));
 }
 
 /* Ensures a job name is usable: no file-name specials, no control chars. */
@@ -104,13 +104,22 @@ d8_check_job_name(const char *name)
 				 errdetail("The name has %zu bytes; at most %d are allowed.",
 						   strlen(name), D8_MAX_JOB_NAME_LEN)));
 	for (p = name; *p; p++)
-		if (strchr("/:*?\"<>|\\", *p) != NULL || (unsigned char) *p < 0x20 ||
-			(unsigned char) *p == 0x7f)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (c < 0x20 || c == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_NAME),
+					 errmsg("invalid Data8 job name"),
+					 errdetail("Byte %zu is the control character 0x%02x; job names cannot contain control characters.",
+							   (size_t) (p - name) + 1, c)));
+		if (strchr("/:*?\"<>|\\", c) != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_NAME),
 					 errmsg("invalid Data8 job name \"%s\"", name),
 					 errdetail("Job names cannot contain / : * ? \" < > | \\ or control characters."),
 					 errhint("Use letters, digits, spaces, dashes and underscores.")));
+	}
 }
 
 /* Ensures a required text argument is not empty. */

@@ -14,14 +14,18 @@ status=0
 server_log=$(pg_lsclusters -h | awk -v p="$PGPORT" '$3 == p {print $7}')
 rm -rf log && mkdir -p log
 
-# a simulator that answers tokens but stalls every API request
+# a simulator that answers tokens but stalls every API request, and one
+# whose datasets named hostile_* get deliberately bad answers
 sim_start stall --stall-every 1 --stall-ms 600000 --threads 64
 STALL_URL=$SIM_URL
+sim_start hostile --hostile
+HOSTILE_URL=$SIM_URL
+HOSTILE_LOG=$SIM_LOG
 
 run_suite() {		# label, schedule file, database
   local label=$1 schedule=$2 db=$3
   echo "-- $label: $(wc -w < "$schedule") tests against $SIM_URL, database $db"
-  export PGOPTIONS="-c data8_test.sim_url=$SIM_URL -c data8_test.sim_log=$SIM_LOG -c data8_test.secret=$SIM_SECRET -c data8_test.stall_url=$STALL_URL"
+  export PGOPTIONS="-c data8_test.sim_url=$SIM_URL -c data8_test.sim_log=$SIM_LOG -c data8_test.secret=$SIM_SECRET -c data8_test.stall_url=$STALL_URL -c data8_test.hostile_url=$HOSTILE_URL -c data8_test.hostile_log=$HOSTILE_LOG"
   if ! make -s installcheck REGRESS="$(cat "$schedule")" CONTRIB_TESTDB="$db"; then
     [ -f regression.diffs ] && cat regression.diffs
     status=1
@@ -31,6 +35,8 @@ run_suite() {		# label, schedule file, database
 
 sim_start clean --rate 50000
 run_suite clean test/regress-schedule contrib_regression
+echo "-- scale-out: four sessions filling one dataset"
+bash test/scale-out.sh contrib_regression || status=1
 sim_stop
 
 sim_start faults --rate 50000 --fail-503-every 7 --fail-429-every 11 --retry-after 1 \

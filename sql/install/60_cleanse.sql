@@ -1,10 +1,12 @@
 -- data8 install script, part 60: cleansing tables in place, tracked runs,
 -- and scheduling with pg_cron.
 --
--- These are PL/pgSQL on top of the C functions.  They run with the
--- caller's rights (the filter and the target are the caller's), so every
--- name of ours is schema-qualified instead of pinning search_path, which
--- would also forbid the COMMITs of data8.sync().
+-- These are PL/pgSQL on top of the C functions, with the caller's rights.
+-- pg_cron runs them as whoever scheduled them, often a superuser, so each
+-- pins search_path to pg_catalog, pg_temp: an object planted in another
+-- schema cannot hijack them (data8.sync(), whose COMMITs forbid a SET
+-- clause, sets it for each of its transactions).  A filter is evaluated
+-- under that search_path too: qualify your own functions in it.
 
 -- One row per cleansing run, for cleanse_table(), submit_cleanse() and the
 -- scheduler.  Kept by pg_dump (pg_extension_config_dump below).
@@ -29,8 +31,10 @@ CREATE TABLE data8.runs (
     rows_updated    bigint,
     rows_unchanged  bigint,
     rows_missing    bigint,
-    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     submitted_at    timestamptz,
+    apply_started_at timestamptz,
+    fetched_at      timestamptz,
     finished_at     timestamptz,
     error           text
 );
@@ -68,6 +72,7 @@ CREATE FUNCTION data8._cleanse_columns(target regclass, key_column name,
                                        columns name[], filter text)
 RETURNS name[]
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     key_type  regtype;
@@ -176,6 +181,7 @@ CREATE FUNCTION data8._cleanse_start(target regclass, key_column name, workflow 
                                      schedule_name text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     cols     name[];
@@ -235,7 +241,7 @@ BEGIN
 
     UPDATE data8.runs
        SET state = 'submitted', job_name = job, input_dataset = dataset,
-           rows_sent = summary.records, submitted_at = pg_catalog.now()
+           rows_sent = summary.records, submitted_at = pg_catalog.clock_timestamp()
      WHERE id = run_id;
     RETURN run_id;
 END
@@ -247,6 +253,7 @@ COMMENT ON FUNCTION data8._cleanse_start(regclass, name, text, text, text, name[
 CREATE FUNCTION data8._cleanse_apply(run_id bigint)
 RETURNS data8.runs
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r         data8.runs;
@@ -267,6 +274,8 @@ DECLARE
     sample    text;
 BEGIN
     SELECT * INTO STRICT r FROM data8.runs WHERE id OPERATOR(pg_catalog.=) run_id;
+    UPDATE data8.runs SET apply_started_at = pg_catalog.clock_timestamp()
+     WHERE id OPERATOR(pg_catalog.=) run_id;
     j := data8.job(r.job_name);
     IF j.state OPERATOR(pg_catalog.<>) 'completed' THEN
         RAISE EXCEPTION 'Data8 job "%" is %, not completed', r.job_name, j.state
@@ -308,6 +317,8 @@ BEGIN
     EXECUTE pg_catalog.format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT * FROM data8.fetch_output(%L) AS o(%s)',
                               tmp, out, pg_catalog.concat_ws(', ', keydef, coldefs));
     GET DIAGNOSTICS n_out = ROW_COUNT;
+    UPDATE data8.runs SET fetched_at = pg_catalog.clock_timestamp()
+     WHERE id OPERATOR(pg_catalog.=) r.id;
     EXECUTE pg_catalog.format('SELECT o.%I::text FROM pg_temp.%I o GROUP BY 1 HAVING pg_catalog.count(*) > 1 LIMIT 1',
                               r.key_column, tmp)
        INTO dup;
@@ -347,7 +358,7 @@ BEGIN
 
     UPDATE data8.runs
        SET state = 'done', rows_updated = n_updated, rows_unchanged = n_matched - n_updated,
-           rows_missing = missing, finished_at = pg_catalog.now(), error = NULL
+           rows_missing = missing, finished_at = pg_catalog.clock_timestamp(), error = NULL
      WHERE id OPERATOR(pg_catalog.=) r.id
     RETURNING * INTO r;
     RAISE NOTICE 'data8: run % cleansed %: % rows sent, % updated, % unchanged, % missing from the output',
@@ -366,6 +377,7 @@ CREATE PROCEDURE data8.cleanse_table(target regclass, key_column name, workflow 
                                      filter text DEFAULT NULL,
                                      timeout interval DEFAULT '1 hour')
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     run_id bigint;
@@ -390,6 +402,7 @@ CREATE FUNCTION data8.submit_cleanse(target regclass, key_column name, workflow 
                                      timeout interval DEFAULT '1 hour')
 RETURNS bigint
 LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT data8._cleanse_start(target, key_column, workflow, input_name, output_name,
                                 columns, parameters, filter, timeout, NULL)
@@ -409,6 +422,8 @@ DECLARE
     code     text;
 BEGIN
     LOOP
+        -- a SET clause would forbid the COMMITs: pin search_path per transaction
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         -- one run at a time, locked: a concurrent sync skips it
         SELECT * INTO r FROM data8.runs
          WHERE state OPERATOR(pg_catalog.=) ANY ('{submitted,applying}')
@@ -462,6 +477,7 @@ COMMENT ON PROCEDURE data8.sync() IS
 CREATE FUNCTION data8.submit_scheduled(schedule_name text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     s data8.schedules;
@@ -497,6 +513,7 @@ CREATE FUNCTION data8.schedule_cleanse(schedule_name text, schedule text,
                                        timeout interval DEFAULT '1 hour')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     job_id bigint;
@@ -542,6 +559,7 @@ COMMENT ON FUNCTION data8.schedule_cleanse(text, text, regclass, name, text, tex
 CREATE FUNCTION data8.unschedule_cleanse(schedule_name text)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     s data8.schedules;

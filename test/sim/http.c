@@ -2,6 +2,7 @@
  * response helpers and the request log. */
 #include "sim.h"
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <microhttpd.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -130,6 +131,11 @@ static void log_request(struct reqx *x)
     else buf_puts(&b, "null");
     if (r->log_block != LONG_MIN) { snprintf(tmp, sizeof tmp, ",\"block\":%ld", r->log_block); buf_puts(&b, tmp); }
     if (r->log_records != LONG_MIN) { snprintf(tmp, sizeof tmp, ",\"records\":%ld", r->log_records); buf_puts(&b, tmp); }
+    if (g_opts.hostile) { /* where it arrived, and whether it carried credentials (never their value) */
+        buf_puts(&b, ",\"local\":");
+        buf_json_string(&b, r->local, strlen(r->local));
+        buf_puts(&b, r->authorization ? ",\"authorization\":true" : ",\"authorization\":false");
+    }
     snprintf(tmp, sizeof tmp, ",\"ms\":%.3f}\n", mono_ms() - r->t0);
     buf_puts(&b, tmp);
     pthread_mutex_lock(&g_log_mu);
@@ -256,6 +262,7 @@ static void dispatch(struct req *r)
         return;
     }
     r->acct_name = r->acct->client_id;
+    if (h == handle_dataset && hostile_handle(r)) return;
     h(r);
 }
 
@@ -282,6 +289,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *r)
         resp = MHD_create_response_from_callback(4096, 1024, drop_reader, NULL, NULL);
         MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
         enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    if (r->stream) { /* hostile: a chunked body generated on the fly */
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, hostile_huge_reader, NULL, NULL);
+        MHD_add_response_header(resp, "Content-Type", r->resp_ctype);
+        enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
         MHD_destroy_response(resp);
         return ret;
     }
@@ -327,6 +341,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         r->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
         r->accept_gzip = ae && strcasestr(ae, "gzip") != NULL;
+        if (g_opts.hostile) {
+            const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+            struct sockaddr_in la;
+            socklen_t ln = sizeof la;
+            if (ci && getsockname(ci->connect_fd, (struct sockaddr *)&la, &ln) == 0 && la.sin_family == AF_INET)
+                inet_ntop(AF_INET, &la.sin_addr, r->local, sizeof r->local);
+        }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > g_opts.max_body) r->too_big = 1;
         if (!is_token_path(r->path)) {
@@ -368,7 +389,21 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     return send_reply(c, r);
 }
 
-static struct MHD_Daemon *g_daemon;
+static struct MHD_Daemon *g_daemon, *g_daemon2;
+
+static struct MHD_Daemon *start_daemon(struct sockaddr_in *sa)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    return MHD_start_daemon(flags, (uint16_t)g_opts.port, NULL, NULL, access_cb, NULL,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)g_opts.threads,
+                            MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
+                            MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+                            MHD_OPTION_END);
+}
 
 int http_start(void)
 {
@@ -385,18 +420,17 @@ int http_start(void)
         fprintf(stderr, "data8-sim: --bind needs an IPv4 address\n");
         return -1;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
-    g_daemon = MHD_start_daemon(flags, (uint16_t)g_opts.port, NULL, NULL, access_cb, NULL,
-                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)g_opts.threads,
-                                MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
-                                MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
-                                MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
-                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-                                MHD_OPTION_END);
+    g_daemon = start_daemon(&sa);
     if (!g_daemon) { fprintf(stderr, "data8-sim: cannot listen on %s:%d\n", bind, g_opts.port); return -1; }
     fprintf(stderr, "data8-sim listening on %s:%d\n", bind, g_opts.port);
+    /* hostile: the redirect target, another host on the same port, is served
+     * too, so the log shows whether a client followed it (and with what) */
+    if (g_opts.hostile && strcmp(bind, "0.0.0.0") != 0 && strcmp(bind, "127.0.0.2") != 0) {
+        inet_pton(AF_INET, "127.0.0.2", &sa.sin_addr);
+        g_daemon2 = start_daemon(&sa);
+        if (!g_daemon2) { fprintf(stderr, "data8-sim: --hostile: cannot listen on 127.0.0.2:%d\n", g_opts.port); return -1; }
+        fprintf(stderr, "data8-sim: --hostile: redirect target 127.0.0.2:%d served too\n", g_opts.port);
+    }
     fflush(stderr);
     return 0;
 }

@@ -17,7 +17,8 @@ static void usage(void)
             "       [--threads N] [--rate RECORDS_PER_SECOND] [--seed N] [--latency-ms N]\n"
             "       [--fail-503-every N] [--fail-429-every N] [--retry-after SECONDS]\n"
             "       [--drop-every N] [--drop-after-every N] [--stall-every N] [--stall-ms N]\n"
-            "       [--token-lifetime SECONDS] [--log FILE] [--token-log FILE] [--max-body BYTES]\n");
+            "       [--token-lifetime SECONDS] [--log FILE] [--token-log FILE] [--max-body BYTES]\n"
+            "       [--hostile]\n");
     exit(2);
 }
 
@@ -41,7 +42,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define OPT(s) (strcmp(o, s) == 0 && (v || (usage(), 0)) && ++i)
-        if (OPT("--port")) g_opts.port = (int)num(o, v, 1);
+        if (strcmp(o, "--hostile") == 0) g_opts.hostile = 1;
+        else if (OPT("--port")) g_opts.port = (int)num(o, v, 1);
         else if (OPT("--bind")) g_opts.bind = v;
         else if (OPT("--account")) accounts_init_add(v);
         else if (OPT("--threads")) g_opts.threads = (int)num(o, v, 1);

@@ -26,6 +26,7 @@ struct sim_opts {
     const char *log_path;
     const char *token_log_path; /* test-only: every issued access token */
     size_t max_body;
+    int hostile;        /* --hostile: bad answers for hostile_* datasets (hostile.c) */
 };
 extern struct sim_opts g_opts;
 
@@ -103,6 +104,8 @@ struct req {
     int retry_after;
     int www_auth;
     int drop;
+    int stream;            /* hostile: body from hostile_huge_reader */
+    char local[48];        /* hostile: the address the request arrived on */
 };
 
 const char *qget(struct req *r, const char *k);
@@ -126,6 +129,10 @@ void reply_405(struct req *r, const char *allow);
 int is_method(struct req *r, const char *m);
 int http_start(void);
 void http_stop(void);
+
+/* ---------- hostile.c (--hostile) ---------- */
+int hostile_handle(struct req *r); /* 1 when it answered */
+ssize_t hostile_huge_reader(void *cls, uint64_t pos, char *buf, size_t max);
 
 /* ---------- auth.c ---------- */
 struct account *auth_bearer(const char *authorization);

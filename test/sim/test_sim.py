@@ -842,6 +842,16 @@ def gzip_when_asked(s):
 
 
 @test
+def hostile_off_by_default(s):
+    # without --hostile a hostile_ name is an ordinary (unknown) dataset
+    problem(*s.call("GET", "/Dataset/hostile_invalid_json"), 404)
+    problem(*s.call("GET", "/Dataset/hostile_huge/data?start=1&count=10"), 404)
+    st, h, j = s.call("GET", "/Dataset/hostile_redirect")
+    eq((st, h.get("location")), (404, None))
+    check(all("local" not in l and "authorization" not in l for l in s.log_lines()))
+
+
+@test
 def request_log(s):
     lines = s.log_lines()
     text = open(s.log).read()
@@ -1061,6 +1071,145 @@ def test_seed_repeatable():
 
 # ---------------------------------------------------------------- load check
 
+def test_hostile():
+    s = Sim("--hostile")
+    try:
+        tok = s.token()
+        auth = {"Authorization": "Bearer " + tok}
+
+        def get(path, headers=None, timeout=20):
+            h = dict(auth)
+            h.update(headers or {})
+            return s.raw("GET", path, None, h, timeout)
+
+        def both(name):
+            return [get("/Dataset/" + name), get("/Dataset/" + name + "/data?start=1&count=10")]
+
+        # authentication still comes first
+        eq(s.raw("GET", "/Dataset/hostile_invalid_json")[0], 401)
+        # an unknown mode, other methods and other routes are the normal service
+        eq(get("/Dataset/hostile_no_such_mode")[0], 404)
+        eq(s.call("DELETE", "/Dataset/hostile_invalid_json")[0], 404)
+        eq(get("/Dataset/hostile_invalid_json/other")[0], 404)
+        eq(get("/Dataset")[0], 200)
+
+        for st, h, b in both("hostile_invalid_json"):
+            eq(st, 200)
+            check(h["content-type"].startswith("application/json"))
+            check(b.startswith(b'{"name": "x", '), b)
+            check(bad_json(b), b)
+        for st, h, b in both("hostile_truncated_json"):
+            eq(st, 200)
+            eq(int(h["content-length"]), len(b))
+            check(bad_json(b), b)
+        for st, h, b in both("hostile_deep_json"):
+            eq(st, 200)
+            eq(b, b"[" * 100000 + b"]" * 100000)
+        st, h, b = get("/Dataset/hostile_deep_json_page/data?start=1&count=1000")
+        eq(b, b'[{"id":1,"name":' + b"[" * 100000 + b"]" * 100000 + b"}]")
+        for st, h, b in both("hostile_wrong_type"):
+            eq(st, 200)
+            check(h["content-type"].startswith("text/html"))
+            check(b.lstrip().lower().startswith(b"<!doctype html>"), b)
+        for st, h, b in both("hostile_redirect"):
+            eq(st, 302)
+            eq(h["location"], "http://127.0.0.2:%d/Dataset/x" % s.port)
+
+        # huge: 200 MB, chunked, generated on the fly (the simulator stays small)
+        for path in ("/Dataset/hostile_huge", "/Dataset/hostile_huge/data?start=1&count=10"):
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+            c.request("GET", path, headers=auth)
+            r = c.getresponse()
+            eq(r.status, 200)
+            eq(r.getheader("Transfer-Encoding"), "chunked")
+            check(r.getheader("Content-Length") is None)
+            n, head, tail = 0, b"", b""
+            while True:
+                d = r.read(1 << 20)
+                if not d:
+                    break
+                if not head:
+                    head = d[:200]
+                tail = (tail + d)[-200:]
+                n += len(d)
+            c.close()
+            eq(n, 1 + 3276800 * 64)
+            check(head.startswith(b'[{"id":1,"name":"xxx'), head)
+            check(tail.endswith(b'{"id":3276800,"name":"' + b"x" * 39 + b'"}]'), tail)
+        with open("/proc/%d/status" % s.proc.pid) as f:
+            rss = int([l for l in f if l.startswith("VmRSS")][0].split()[1])
+        check(rss < 64 * 1024, "simulator RSS %d kB after streaming 200 MB" % rss)
+
+        # record modes: a good completed output dataset, bad records
+        def ds(name):
+            st, h, b = get("/Dataset/" + name)
+            eq(st, 200)
+            return json.loads(b)
+
+        def recs(name, q="start=1&count=1000"):
+            st, h, b = get("/Dataset/%s/data?%s" % (name, q))
+            eq(st, 200)
+            return b
+
+        d = ds("hostile_bad_records")
+        eq((d["columns"], d["input"], d["completed"], d["recordCount"]), ({"id": 1, "name": 0}, False, True, 3))
+        eq(json.loads(recs("hostile_bad_records")),
+           [{"id": 1, "name": "a", "unexpected": True}, {"id": "two", "name": "b"},
+            {"id": 3, "name": {"nested": [1, 2]}}])
+        eq(json.loads(recs("hostile_bad_records", "start=2&count=1")), [{"id": "two", "name": "b"}])
+        eq(json.loads(recs("hostile_bad_records", "start=4&count=10")), [])
+        eq(json.loads(recs("hostile_bad_records_key"))[1], {"id": 2, "name": "b", "unexpected": True})
+        eq(json.loads(recs("hostile_bad_records_type"))[1], {"id": "two", "name": "b"})
+        eq(json.loads(recs("hostile_bad_records_object"))[1], {"id": 2, "name": {"nested": [1, 2]}})
+        eq(ds("hostile_bad_records_short")["recordCount"], 3)
+        eq(json.loads(recs("hostile_bad_records_short", "start=1&count=3")), [{"id": 1, "name": "a"}])
+        eq(ds("hostile_nul")["recordCount"], 1)
+        eq(json.loads(recs("hostile_nul")), [{"id": 1, "name": "a\x00b"}])
+        b = recs("hostile_bad_utf8")
+        check(b"\xff" in b, b)
+        try:
+            b.decode("utf-8")
+            check(False, "valid UTF-8")
+        except UnicodeDecodeError:
+            pass
+
+        # _page: a good dataset of 5000 records (huge: 3,276,800), a bad data route
+        for m in ("invalid_json", "truncated_json", "deep_json", "wrong_type", "redirect"):
+            d = ds("hostile_%s_page" % m)
+            eq((d["completed"], d["input"], d["recordCount"]), (True, False, 5000))
+        eq(ds("hostile_huge_page")["recordCount"], 3276800)
+        eq(get("/Dataset/hostile_redirect_page/data?start=1&count=1000")[0], 302)
+        check(bad_json(get("/Dataset/hostile_invalid_json_page/data?start=1&count=1000")[2]))
+
+        # the redirect target (another host, same port) is served and logged:
+        # a client that followed it would show up with local 127.0.0.2
+        eq(s.raw("GET", "/Dataset/x", None, auth)[0], 404)
+        c = http.client.HTTPConnection("127.0.0.2", s.port, timeout=10)
+        c.request("GET", "/Dataset/x", headers={"Authorization": "Bearer nope"})
+        eq(c.getresponse().status, 401)
+        c.close()
+        c = http.client.HTTPConnection("127.0.0.2", s.port, timeout=10)
+        c.request("GET", "/Dataset/x")
+        eq(c.getresponse().status, 401)
+        c.close()
+        lines = s.log_lines()
+        at2 = [l for l in lines if l["local"] == "127.0.0.2"]
+        eq([(l["path"], l["authorization"]) for l in at2], [("/Dataset/x", True), ("/Dataset/x", False)])
+        check(all(l["local"] == "127.0.0.1" for l in lines if l not in at2))
+        check(all(isinstance(l["authorization"], bool) for l in lines))
+        check(not any(tok in json.dumps(l) for l in lines), "token in the log")
+    finally:
+        eq(s.stop(), 0)
+
+
+def bad_json(b):
+    try:
+        json.loads(b)
+        return False
+    except ValueError:
+        return True
+
+
 def load_check():
     s = Sim("--threads", "4")
     try:
@@ -1145,7 +1294,7 @@ def main():
     run("sigterm_exit_0", lambda: eq(rc, 0))
     for fn in (test_token_lifetime_and_max_body, test_fault_503, test_fault_429, test_fault_drop,
                test_fault_drop_after, test_fault_stall, test_default_threads_and_stalls, test_token_log,
-               test_latency, test_seed_repeatable, load_check):
+               test_latency, test_seed_repeatable, test_hostile, load_check):
         run(fn.__name__, fn)
     print("# total %.1f s" % (time.time() - t_start))
     print("%d passed, %d failed" % (PASSED, FAILED))
