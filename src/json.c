@@ -212,7 +212,13 @@ d8_json_iter_next(D8JsonIter *it, const char **key, D8Json **value)
 char *
 d8_json_dump(D8Json *v)
 {
-	char	   *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t		flags = JSON_COMPACT | JSON_ENCODE_ANY;
+	char	   *s;
+
+	/* \u escapes keep non-ASCII text intact in any database encoding */
+	if (GetDatabaseEncoding() != PG_UTF8)
+		flags |= JSON_ENSURE_ASCII;
+	s = json_dumps(v, flags);
 
 	if (s == NULL)
 		ereport(ERROR,
@@ -234,7 +240,21 @@ d8_json_text(D8Json *v)
 	switch (json_typeof(v))
 	{
 		case JSON_STRING:
-			return pnstrdup(json_string_value(v), json_string_length(v));
+			{
+				const char *s = json_string_value(v);
+				size_t		len = json_string_length(v);
+				char	   *server;
+
+				/* JSON_ALLOW_NUL lets \u0000 in, which text cannot hold */
+				if (memchr(s, '\0', len) != NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+							 errmsg("a value in a Data8 answer holds a NUL character"),
+							 errdetail("\\u0000 cannot be stored in PostgreSQL text.")));
+				/* UTF-8 from the wire, in the database's encoding */
+				server = pg_any_to_server(s, (int) len, PG_UTF8);
+				return server != s ? server : pnstrdup(s, len);
+			}
 		case JSON_INTEGER:
 			return psprintf(INT64_FORMAT, (int64) json_integer_value(v));
 		case JSON_REAL:

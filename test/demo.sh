@@ -13,6 +13,8 @@ make -s -C test/sim
 pg_virtualenv -t -v 15 \
   -o shared_preload_libraries=pg_cron \
   -o cron.database_name=postgres \
+  -o cron.use_background_workers=on \
+  -o max_worker_processes=16 \
   bash -c '
     set -euo pipefail
     source test/sim-env.sh

@@ -38,8 +38,9 @@ SCRATCH=$(mktemp -d /tmp/data8-faults.XXXXXX)
 status=0
 started=$EPOCHREALTIME
 
-# settings of every mode; a mode may add its own (MODE_SET)
-BASE_SET="SET data8.parallel_requests = 4; SET data8.poll_interval = '100ms';"
+# settings of every mode; a mode may add its own (MODE_SET).  The longest
+# step takes about 35 s; statement_timeout turns a hang into a failure.
+BASE_SET="SET data8.parallel_requests = 4; SET data8.poll_interval = '100ms'; SET statement_timeout = '90s';"
 
 fail() { echo "FAIL: $*"; status=1; }
 
@@ -308,8 +309,10 @@ checks AS (
              CASE WHEN 'token' = ANY (r.expect) AND f.tokens <= 3
                   THEN format('only %s tokens were issued: none expired during the work', f.tokens) END
            ], NULL) AS problems
-      FROM results r CROSS JOIN ref
-      LEFT JOIN faults f USING (mode) LEFT JOIN block_problems b USING (mode))
+      FROM results r
+      LEFT JOIN faults f ON f.mode = r.mode
+      LEFT JOIN block_problems b ON b.mode = r.mode
+      CROSS JOIN ref)
 SELECT mode,
        concat_ws(', ', coalesce(injected, CASE WHEN n401 = 0 THEN 'none' END),
                  CASE WHEN n401 > 0 THEN format('401 x%s', n401) END)
@@ -338,7 +341,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
                             ctx = PG_EXCEPTION_CONTEXT, hint = PG_EXCEPTION_HINT;
-    RAISE NOTICE 'RESULT|%|%|%|%', st, msg, split_part(ctx, E'\n', 1), hint;
+    RAISE NOTICE 'RESULT|%|%|%|%', st, msg, replace(ctx, E'\n', ' / '), hint;
 END $$;
 SQL
   ) ; rc=$?

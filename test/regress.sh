@@ -36,7 +36,7 @@ run_suite() {		# label, schedule file, database
 sim_start clean --rate 50000
 run_suite clean test/regress-schedule contrib_regression
 echo "-- scale-out: four sessions filling one dataset"
-bash test/scale-out.sh contrib_regression || status=1
+SIM_URL=$SIM_URL SIM_SECRET=$SIM_SECRET bash test/scale-out.sh contrib_regression || status=1
 sim_stop
 
 sim_start faults --rate 50000 --fail-503-every 7 --fail-429-every 11 --retry-after 1 \

@@ -2,7 +2,8 @@
 # make test: installs what is missing, builds, runs the simulator's own
 # tests, then the pg_regress suite in a throwaway PostgreSQL 15 cluster
 # (pg_cron preloaded) against a clean simulator and again against one that
-# injects faults.  Exit status 0 only when everything passed.
+# injects faults, with the fuzzers run for a bounded time first.  Exit
+# status 0 only when everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,9 @@ make -s -C test/sim
 
 echo "== simulator tests"
 make -s -C test/sim test
+
+echo "== fuzzing the response parsers and the record decoder (bounded)"
+make -s -C test/fuzz run SECONDS="${FUZZ_SECONDS:-20}"
 
 echo "== regression tests (throwaway cluster)"
 pg_virtualenv -t -v 15 \

@@ -2,11 +2,13 @@
 
 Run by run.sh inside a throwaway cluster, with /usr/bin/python3:
   bench.py setup         tables bench (BENCH_ROWS rows) and bench_small
-                         (100,000 rows), and the pre-built block bodies for
-                         the wire limit
+                         (100,000 rows), their copies with a primary key
+                         bench_c and bench_c_small (for cleanse_table), and
+                         the pre-built block bodies for the wire limit
   bench.py run LATENCY   against the simulator at SIM_URL / SIM_PID: the
                          extension, the serial client and the wire limit
-                         (and at 0 ms the 100,000-row memory run)
+                         (and at 0 ms the 100,000-row memory run and
+                         cleanse_table on both sizes)
   bench.py report        the tables, ratios and PASS/MISS lines
 Results go to $BENCH_WORK/results-<latency>.json.
 """
@@ -35,6 +37,7 @@ PAGE = 1000
 SERIAL_X = {0: 3.0, 20: 8.0}    # extension rows/s >= this x serial rows/s
 WIRE_X = 1.5                    # wire-limit rows/s <= this x extension rows/s
 RSS_GROWTH_MB = 32.0            # VmHWM(1,000,000) - VmHWM(100,000)
+CLEANSE_POLL = "100ms"          # data8.poll_interval of the cleanse_table runs
 
 
 def log(msg):
@@ -45,6 +48,31 @@ def connect(autocommit=False):
     conn = psycopg2.connect("")     # libpq environment from pg_virtualenv
     conn.autocommit = autocommit
     return conn
+
+
+def restart_cluster():
+    """Restarts the throwaway cluster, so that the next session starts with
+    cold shared buffers (pg_virtualenv exports PG_CLUSTER_CONF_ROOT and
+    PGVERSION; its cluster is called regress).
+
+    A stop and a start rather than `pg_ctlcluster ... restart`: restart
+    asks the external pid file /var/run/postgresql/15-regress.pid whether the
+    cluster runs, and every pg_virtualenv cluster on the machine shares that
+    file (another one stopping removes it), so restart may wrongly skip the
+    stop and fail with "Cluster is already running".  stop and start look at
+    this cluster's own postmaster.pid."""
+    for action in ("stop", "start"):
+        p = subprocess.run(["pg_ctlcluster", os.environ.get("PGVERSION", "15"), "regress", action],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if p.returncode != 0:
+            sys.exit("pg_ctlcluster %s failed (exit %d): %s" % (action, p.returncode, p.stdout.strip()))
+    for _ in range(300):
+        try:
+            psycopg2.connect("").close()
+            return
+        except psycopg2.OperationalError:
+            time.sleep(0.1)
+    sys.exit("the cluster did not accept connections within 30 s of its restart")
 
 
 def cpu_ticks(pid):
@@ -158,8 +186,13 @@ def setup():
                     ELSE timestamptz '2020-01-01 00:00:00+00' + make_interval(secs => i * 1.000123) END
           FROM generate_series(1, %s) i""", (ROWS,))
     cur.execute("CREATE TABLE bench_small AS SELECT * FROM bench WHERE qty <= %s", (SMALL,))
-    cur.execute("VACUUM (FREEZE, ANALYZE) bench")
-    cur.execute("VACUUM (FREEZE, ANALYZE) bench_small")
+    # cleanse_table matches output rows by a unique key
+    cur.execute("CREATE TABLE bench_c AS SELECT * FROM bench")
+    cur.execute("ALTER TABLE bench_c ADD PRIMARY KEY (qty)")
+    cur.execute("CREATE TABLE bench_c_small AS SELECT * FROM bench_small")
+    cur.execute("ALTER TABLE bench_c_small ADD PRIMARY KEY (qty)")
+    for t in ("bench", "bench_small", "bench_c", "bench_c_small"):
+        cur.execute("VACUUM (FREEZE, ANALYZE) " + t)
     cur.execute("SELECT pg_size_pretty(pg_table_size('bench')), version()")
     size, version = cur.fetchone()
     log("table bench: %d rows, %s (%.1f s)" % (ROWS, size, time.monotonic() - t0))
@@ -190,9 +223,13 @@ def sim_env():
             os.environ["SIM_CLIENT_ID"], os.environ["SIM_SECRET"])
 
 
-def run_extension(table, tag, rows):
-    """upload_dataset + Echo job + fetch_output in one fresh session."""
+def run_extension(table, tag, rows, restart=False):
+    """upload_dataset + Echo job + fetch_output in one fresh session (after a
+    cluster restart if restart: the memory runs start with cold shared
+    buffers, so both sizes touch them the same way)."""
     url, sim_pid, _, _ = sim_env()
+    if restart:
+        restart_cluster()
     conn = connect(True)
     cur = conn.cursor()
     cur.execute("SET data8.parallel_requests = %s", (PARALLEL,))
@@ -226,6 +263,42 @@ def run_extension(table, tag, rows):
     res["peak_anon_kb"], res["peak_shmem_kb"] = sampler.stop()
     conn.close()
     res["rows_match"] = same_rows(table, tag + "_back")
+    return res
+
+
+def run_cleanse(table, rows):
+    """CALL data8.cleanse_table(table, 'qty', 'Echo') in a fresh session after
+    a cluster restart; the time split comes from its row in data8.runs."""
+    url, sim_pid, _, _ = sim_env()
+    restart_cluster()
+    conn = connect(True)
+    cur = conn.cursor()
+    cur.execute("SET data8.parallel_requests = %s", (PARALLEL,))
+    cur.execute("SET data8.poll_interval = %s", (CLEANSE_POLL,))
+    cur.execute("SELECT pg_backend_pid()")
+    pid = cur.fetchone()[0]
+    sampler = RssSampler(pid)
+    sampler.start()
+    with Phase(sim_pid, pid) as ph:
+        cur.execute("CALL data8.cleanse_table(%s, 'qty', 'Echo')", (table,))
+    st = proc_status(pid)
+    peak_anon, peak_shmem = sampler.stop()
+    res = ph.result(rows, None, vm_hwm_kb=st["VmHWM"], peak_anon_kb=peak_anon,
+                    peak_shmem_kb=peak_shmem,
+                    notices=[n.strip() for n in conn.notices])
+    cur.execute("""
+        SELECT state, rows_sent, rows_updated, rows_unchanged, rows_missing,
+               extract(epoch FROM submitted_at - created_at),
+               extract(epoch FROM apply_started_at - submitted_at),
+               extract(epoch FROM fetched_at - apply_started_at),
+               extract(epoch FROM finished_at - fetched_at),
+               extract(epoch FROM finished_at - created_at)
+          FROM data8.runs WHERE target = %s::regclass ORDER BY id DESC LIMIT 1""", (table,))
+    keys = ("state", "rows_sent", "rows_updated", "rows_unchanged", "rows_missing",
+            "upload_s", "job_s", "fetch_s", "update_s", "run_s")
+    row = cur.fetchone()
+    res.update({k: (float(v) if k.endswith("_s") else v) for k, v in zip(keys, row)})
+    conn.close()
     return res
 
 
@@ -323,15 +396,21 @@ def run_wire(tries=3):
 
 def run(latency):
     res = {"latency": latency}
-    log("extension (%d rows, parallel_requests %d)" % (ROWS, PARALLEL))
-    res["extension"] = run_extension("bench", "b", ROWS)
+    log("extension (%d rows, parallel_requests %d)%s"
+        % (ROWS, PARALLEL, ", after a cluster restart" if latency == 0 else ""))
+    res["extension"] = run_extension("bench", "b", ROWS, restart=latency == 0)
     log("serial client")
     res["serial"] = run_serial()
     log("wire limit (curl --parallel-max %d)" % PARALLEL)
     res["wire"] = run_wire()
     if latency == 0:
-        log("memory run: extension with %d rows in a fresh session" % SMALL)
-        res["extension_small"] = run_extension("bench_small", "m", SMALL)
+        log("memory run: extension with %d rows, after a cluster restart" % SMALL)
+        res["extension_small"] = run_extension("bench_small", "m", SMALL, restart=True)
+        for key, table, rows in (("cleanse", "bench_c", ROWS),
+                                 ("cleanse_small", "bench_c_small", SMALL)):
+            log("cleanse_table(%s, 'qty', 'Echo'), %d rows, after a cluster restart"
+                % (table, rows))
+            res[key] = run_cleanse(table, rows)
     with open(os.path.join(WORK, "results-%d.json" % latency), "w") as f:
         json.dump(res, f, indent=1)
 
@@ -400,10 +479,26 @@ def report():
     print("-" * W)
     misses = 0
 
-    def line(label, value, target, ok):
+    def line(label, value, target, ok, note=""):
         nonlocal misses
         misses += 0 if ok else 1
-        print("%-52s %10s   target %-10s %s" % (label, value, target, "PASS" if ok else "MISS"))
+        print("%-52s %10s   target %-10s %s%s" % (label, value, target, "PASS" if ok else "MISS",
+                                                 "   " + note if note else ""))
+
+    def memory_table(small, large):
+        """Prints the peaks of both sizes and their difference; returns the
+        VmHWM and RssAnon differences in MB."""
+        print("%-16s %18s %26s %30s" % ("rows", "peak RSS (VmHWM)", "peak private (RssAnon)",
+                                        "peak shared touched (RssShmem)"))
+        for r, n in ((small, SMALL), (large, ROWS)):
+            print("%-16s %15.1f MB %23.1f MB %27.1f MB" % (
+                fmt_int(n), r["vm_hwm_kb"] / 1024,
+                r["peak_anon_kb"] / 1024, r["peak_shmem_kb"] / 1024))
+        d = (large["vm_hwm_kb"] - small["vm_hwm_kb"]) / 1024
+        da = (large["peak_anon_kb"] - small["peak_anon_kb"]) / 1024
+        ds = (large["peak_shmem_kb"] - small["peak_shmem_kb"]) / 1024
+        print("%-16s %15.1f MB %23.1f MB %27.1f MB" % ("difference", d, da, ds))
+        return d, da
 
     for r in results:
         lat = r["latency"]
@@ -421,28 +516,68 @@ def report():
     if r0 and "extension_small" in r0:
         small, large = r0["extension_small"], r0["extension"]
         print()
-        print("Backend memory, one fresh session per size (upload + Echo job + fetch, 0 ms)")
+        print("Backend memory, one fresh session per size after a cluster restart"
+              " (upload + Echo job + fetch, 0 ms)")
         print("-" * W)
-        print("%-16s %18s %26s %30s" % ("rows", "peak RSS (VmHWM)", "peak private (RssAnon)",
-                                        "peak shared touched (RssShmem)"))
-        for r in (small, large):
-            print("%-16s %15.1f MB %23.1f MB %27.1f MB" % (
-                fmt_int(r["upload"]["records"]), r["vm_hwm_kb"] / 1024,
-                r["peak_anon_kb"] / 1024, r["peak_shmem_kb"] / 1024))
-        d = (large["vm_hwm_kb"] - small["vm_hwm_kb"]) / 1024
-        da = (large["peak_anon_kb"] - small["peak_anon_kb"]) / 1024
-        ds = (large["peak_shmem_kb"] - small["peak_shmem_kb"]) / 1024
-        print("%-16s %15.1f MB %23.1f MB %27.1f MB" % ("difference", d, da, ds))
+        d, da = memory_table(small, large)
         for r in results[1:]:
             print("(at %d ms, %s rows: VmHWM %.1f MB, RssAnon %.1f MB)" % (
                 r["latency"], fmt_int(r["extension"]["upload"]["records"]),
                 r["extension"]["vm_hwm_kb"] / 1024, r["extension"]["peak_anon_kb"] / 1024))
         print("VmHWM counts the shared buffers the backend touched (RssShmem, at most"
               " shared_buffers = 128MB + WAL buffers);")
-        print("RssAnon is its private memory. Both sampled every 20 ms.")
+        print("RssAnon is its private memory. Both sampled every 20 ms. The cluster is restarted"
+              " before each size,")
+        print("so both start with the same cold shared buffers.")
         print()
         line("peak RSS growth, %s vs %s rows" % (fmt_int(ROWS), fmt_int(SMALL)),
-             "%.1f MB" % d, "<= %g MB" % RSS_GROWTH_MB, d <= RSS_GROWTH_MB)
+             "%.1f MB" % d, "<= %g MB" % RSS_GROWTH_MB, d <= RSS_GROWTH_MB,
+             "(RssAnon %+.1f MB)" % da)
+    if r0 and "cleanse" in r0:
+        print()
+        print("CALL data8.cleanse_table(<table>, 'qty', 'Echo'), 0 ms: a copy of bench with a primary"
+              " key on qty,")
+        print("one fresh session per size after a cluster restart, data8.poll_interval = %s,"
+              " parallel_requests = %d" % (CLEANSE_POLL, PARALLEL))
+        print("-" * W)
+        print("%-10s %8s %9s %7s %7s %7s %7s %6s %9s %7s %9s %7s  %s" % (
+            "rows", "seconds", "rows/s", "upload", "job", "fetch", "update", "other",
+            "sent", "updated", "unchanged", "missing", "state"))
+        for key in ("cleanse_small", "cleanse"):
+            c = r0[key]
+            other = c["seconds"] - (c["upload_s"] + c["job_s"] + c["fetch_s"] + c["update_s"])
+            print("%-10s %8.2f %9s %6.2fs %6.2fs %6.2fs %6.2fs %5.2fs %9s %7s %9s %7s  %s" % (
+                fmt_int(c["records"]), c["seconds"], fmt_int(rate(c)), c["upload_s"], c["job_s"],
+                c["fetch_s"], c["update_s"], other, fmt_int(c["rows_sent"]),
+                fmt_int(c["rows_updated"]), fmt_int(c["rows_unchanged"]),
+                fmt_int(c["rows_missing"]), c["state"]))
+        for key in ("cleanse_small", "cleanse"):
+            c = r0[key]
+            print("%s rows: sim CPU %.2fs, backend CPU %.2fs" % (
+                fmt_int(c["records"]), c["sim_cpu"], c["backend_cpu"]))
+        print("seconds: the CALL's wall time; the split is from its data8.runs row: upload ="
+              " submitted_at - created_at,")
+        print("job = apply_started_at - submitted_at (includes polling), fetch = fetched_at -"
+              " apply_started_at,")
+        print("update = finished_at - fetched_at; other = seconds - the four (checks, commit,"
+              " round trip).")
+        print()
+        cs, cl = r0["cleanse_small"], r0["cleanse"]
+        print("Backend memory of the cleanse_table sessions")
+        d, da = memory_table(cs, cl)
+        echo_ok = all(c["state"] == "done" and c["rows_sent"] == c["records"]
+                      and c["rows_updated"] == 0 and c["rows_unchanged"] == c["records"]
+                      and c["rows_missing"] == 0 for c in (cs, cl))
+        print()
+        line("cleanse_table peak RSS growth, %s vs %s rows" % (fmt_int(ROWS), fmt_int(SMALL)),
+             "%.1f MB" % d, "<= %g MB" % RSS_GROWTH_MB, d <= RSS_GROWTH_MB,
+             "(RssAnon %+.1f MB)" % da)
+        line("cleanse_table with Echo: 0 updated, all unchanged", "yes" if echo_ok else "no",
+             "yes", echo_ok)
+        for c in (cs, cl):
+            for n in c.get("notices", []):
+                if not n.startswith("NOTICE:  data8: run"):
+                    print("  %s rows: %s" % (fmt_int(c["records"]), n))
     print("-" * W)
     bad_rows = [k for r in results for k in ("extension", "serial")
                 if r[k].get("rows_match") is False]

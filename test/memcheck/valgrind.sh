@@ -2,7 +2,8 @@
 # Runs the regression suite with every PostgreSQL process under valgrind
 # memcheck, then reports the errors whose stack has a frame of data8.so.
 #
-#   bash test/memcheck/valgrind.sh full     # the whole regress-schedule (slow)
+#   bash test/memcheck/valgrind.sh full     # regress-schedule, then the fault
+#                                           # subset against a faulty simulator
 #   bash test/memcheck/valgrind.sh quick    # setup, profile, dataset + quick.sql
 #
 # It makes its own throwaway cluster (pg_virtualenv, pg_cron preloaded as in
@@ -77,27 +78,44 @@ stop_server() {
 }
 trap 'stop_server; sim_stop_all' EXIT
 
+# the simulators of test/regress.sh: one stalling every API request, one
+# giving hostile answers, then a clean one (and, for full, a faulty one)
 sim_start stall --stall-every 1 --stall-ms 600000 --threads 64
 STALL_URL=$SIM_URL
-sim_start clean --rate 50000
-export PGOPTIONS="-c data8_test.sim_url=$SIM_URL -c data8_test.sim_log=$SIM_LOG -c data8_test.secret=$SIM_SECRET -c data8_test.stall_url=$STALL_URL"
+sim_start hostile --hostile
+HOSTILE_URL=$SIM_URL
+HOSTILE_LOG=$SIM_LOG
 
-if [ "$MODE" = full ]; then
-  tests=$(cat test/regress-schedule)
-else
-  tests="setup profile dataset"
-fi
 regress_status=0
-# --outputdir keeps results/ and regression.diffs of the shared tree alone
-make -s installcheck REGRESS="$tests" CONTRIB_TESTDB=contrib_regression \
-  EXTRA_REGRESS_OPTS="--outputdir=$VGDIR/regress" || regress_status=$?
-if [ "$MODE" = quick ]; then
-  psql -X -q -d contrib_regression -f "$HERE/quick.sql" >"$VGDIR/quick.out" 2>&1 || regress_status=$?
-  grep -E '^(ERROR|FATAL|psql)' "$VGDIR/quick.out" | sed 's/^/   quick.sql: /' || true
-fi
-if [ $regress_status -ne 0 ]; then
-  echo "-- WARNING: the suite did not pass under valgrind (timing?):"
-  [ -f "$VGDIR/regress/regression.diffs" ] && head -80 "$VGDIR/regress/regression.diffs"
+run_suite() {		# label, database, tests...
+  local label=$1 db=$2; shift 2
+  echo "-- $label: $* (database $db, simulator $SIM_URL)"
+  export PGOPTIONS="-c data8_test.sim_url=$SIM_URL -c data8_test.sim_log=$SIM_LOG -c data8_test.secret=$SIM_SECRET -c data8_test.stall_url=$STALL_URL -c data8_test.hostile_url=$HOSTILE_URL -c data8_test.hostile_log=$HOSTILE_LOG"
+  # --outputdir keeps results/ and regression.diffs of the shared tree alone
+  if ! make -s installcheck REGRESS="$*" CONTRIB_TESTDB="$db" \
+      EXTRA_REGRESS_OPTS="--outputdir=$VGDIR/regress-$label"; then
+    regress_status=1
+    echo "-- WARNING: the $label suite did not pass under valgrind (timing?):"
+    head -80 "$VGDIR/regress-$label/regression.diffs" 2>/dev/null || true
+  fi
+}
+
+sim_start clean --rate 50000
+if [ "$MODE" = full ]; then
+  run_suite clean contrib_regression $(cat test/regress-schedule)
+  sim_stop
+  # retries, dropped answers and token refreshes: the error paths
+  sim_start faults --rate 50000 --fail-503-every 7 --fail-429-every 11 --retry-after 1 \
+    --drop-every 13 --token-lifetime 2 --seed 42
+  run_suite faults data8_faults $(cat test/regress-schedule-faults)
+else
+  run_suite quick contrib_regression setup profile dataset
+  if psql -X -q -d contrib_regression -f "$HERE/quick.sql" >"$VGDIR/quick.out" 2>&1; then
+    echo "-- quick.sql: ok ($(grep -c 'ERROR:' "$VGDIR/quick.out") errors raised on purpose)"
+  else
+    regress_status=1
+    echo "-- WARNING: quick.sql stopped:"; tail -5 "$VGDIR/quick.out"
+  fi
 fi
 
 stop_server

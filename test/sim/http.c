@@ -393,10 +393,17 @@ static struct MHD_Daemon *g_daemon, *g_daemon2;
 
 static struct MHD_Daemon *start_daemon(struct sockaddr_in *sa)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    /* Added latency and stalls sleep in the thread serving the request: with
+     * a pool, connections that share a thread would wait for each other, so
+     * then every connection gets its own thread (the delay is per request,
+     * as the real service's would be). */
+    int per_connection = g_opts.latency_ms > 0 || g_opts.stall_every > 0;
+    unsigned flags = per_connection
+        ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL
+        : MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     return MHD_start_daemon(flags, (uint16_t)g_opts.port, NULL, NULL, access_cb, NULL,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)g_opts.threads,
+                            MHD_OPTION_THREAD_POOL_SIZE, per_connection ? 0u : (unsigned)g_opts.threads,
                             MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
                             MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
                             MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
