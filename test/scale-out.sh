@@ -10,6 +10,7 @@ psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 psql_q <<SQL
 SELECT data8.set_profile('default', 'test-client', '$SIM_SECRET',
        api_url => '$SIM_URL', token_url => '$SIM_URL/connect/token');
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS scale_out;
 CREATE TABLE scale_out AS
   SELECT i AS id, md5(i::text) AS h, (i * 0.01)::numeric(12,2) AS amount
@@ -30,16 +31,16 @@ for p in "${pids[@]}"; do wait "$p" || fail=1; done
 
 result=$(psql_q <<'SQL'
 SET data8.poll_interval = '50ms';
-SELECT data8.complete_dataset('scale_out_ds', 10000);
+SELECT data8.complete_dataset('scale_out_ds', 10000) \g /dev/null
 SELECT (data8.wait_for_job((data8.start_job('scale out echo', 'Echo',
         '{"Input": "scale_out_ds"}')).name)).output_datasets->>'Output' AS out \gset
 SELECT count(*) || ' records, identical: ' ||
-       NOT EXISTS (SELECT * FROM scale_out EXCEPT ALL
-                   SELECT * FROM data8.fetch_output(:'out', NULL::scale_out)) AND
-       NOT EXISTS (SELECT * FROM data8.fetch_output(:'out', NULL::scale_out) EXCEPT ALL
-                   SELECT * FROM scale_out)
+       (NOT EXISTS (SELECT * FROM scale_out EXCEPT ALL
+                    SELECT * FROM data8.fetch_output(:'out', NULL::scale_out)) AND
+        NOT EXISTS (SELECT * FROM data8.fetch_output(:'out', NULL::scale_out) EXCEPT ALL
+                    SELECT * FROM scale_out))::text
   FROM data8.fetch_output(:'out', NULL::scale_out);
 SQL
 )
-echo "scale-out: 4 concurrent sessions, parts: $(paste -sd' ' log/scale-out-part*); $result"
+echo "scale-out: 4 concurrent sessions sent (records|blocks) $(cat log/scale-out-part* | paste -sd' '); $result"
 [[ "$result" == *"10000 records, identical: true" ]]
