@@ -24,7 +24,7 @@ include $(PGXS)
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-.PHONY: sim test demo deps bench
+.PHONY: sim test demo deps bench memcheck memcheck-quick memcheck-cancel fuzz
 sim:
 	$(MAKE) -C test/sim
 
@@ -39,3 +39,20 @@ demo:
 
 bench:
 	bash test/bench/run.sh
+
+# every server process under valgrind over the regression suite and the
+# fault subset (slow, on demand: about 20 minutes); see test/memcheck
+memcheck: install sim
+	bash test/memcheck/valgrind.sh full
+
+# a bounded subset under valgrind (run by make test): about a minute
+memcheck-quick: install sim
+	bash test/memcheck/valgrind.sh quick
+
+# 10,000 cancelled requests in one session: memory and sockets stay flat
+memcheck-cancel: install sim
+	bash test/memcheck/cancel_loop.sh
+
+# the fuzzers, 10 minutes each (make test runs them 20 s each)
+fuzz:
+	$(MAKE) -C test/fuzz long

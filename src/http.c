@@ -33,6 +33,7 @@ typedef struct D8Slot
 	bool		in_multi;		/* added to the multi handle */
 	TimestampTz start_after;	/* waiting for a retry until then */
 	bool		auth_retried;
+	TimestampTz deadline;		/* the attempt fails if not done by then */
 	uint64		token_generation;
 	char		errbuf[CURL_ERROR_SIZE];
 } D8Slot;
@@ -155,8 +156,12 @@ d8_pipeline_begin(D8Profile *profile, int max_inflight)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("could not create a libcurl multi handle")));
 	}
-	curl_multi_setopt(pipe->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-					  (long) pipe->max_inflight);
+	/*
+	 * No CURLMOPT_MAX_HOST_CONNECTIONS: the slots already bound the
+	 * transfers, and connections are counted in the shared cache, so a
+	 * nested pipeline (a token fetch during an upload) would be parked
+	 * behind the outer one's connections forever.
+	 */
 	pipe->cleanup.func = pipeline_cleanup;
 	pipe->cleanup.arg = pipe;
 	MemoryContextRegisterResetCallback(cxt, &pipe->cleanup);
@@ -355,6 +360,9 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 				 errmsg("could not start a Data8 request")));
 	slot->in_multi = true;
 	slot->start_after = 0;
+	/* a backstop to CURLOPT_TIMEOUT, which a transfer curl parks escapes */
+	slot->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												 (int64) d8_timeout_ms + d8_connect_timeout_ms + 1000);
 	resp->attempts++;
 }
 
@@ -505,6 +513,16 @@ pipeline_step(D8Pipeline *pipe, long wait_ms)
 	}
 
 	curl_multi_perform(pipe->multi, &running);
+	for (i = 0; i < D8_MAX_SLOTS; i++)
+	{
+		D8Slot	   *slot = &pipe->slots[i];
+
+		if (slot->req != NULL && slot->in_multi && now > slot->deadline)
+		{
+			slot_finish(pipe, slot, CURLE_OPERATION_TIMEDOUT);
+			finished = true;
+		}
+	}
 	while ((msg = curl_multi_info_read(pipe->multi, &left)) != NULL)
 	{
 		D8Slot	   *slot = NULL;

@@ -25,3 +25,6 @@ pg_virtualenv -t -v 15 \
   -o cron.host=/var/run/postgresql \
   -o max_worker_processes=16 \
   bash test/regress.sh
+
+echo "== valgrind over a bounded subset (make memcheck runs it all)"
+bash test/memcheck/valgrind.sh quick
