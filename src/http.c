@@ -646,58 +646,14 @@ d8_http_ok(D8Response *resp)
 	return resp->status >= 200 && resp->status < 300;
 }
 
-/* Appends the problem+json's detail and validation errors, as sentences. */
+/* The problem+json answer's title and detail, if the answer is one. */
 static void
 problem_detail(D8Response *resp, StringInfo detail, char **title)
 {
-	D8Json	   *root;
-	D8Json	   *errors;
-	const char *s;
-	D8JsonIter	it;
-	const char *field;
-	D8Json	   *msgs;
-
 	*title = NULL;
 	if (resp->body.len == 0 || strstr(resp->content_type, "json") == NULL)
 		return;
-	root = d8_json_try_parse(resp->body.data, resp->body.len);
-	if (!d8_json_is_object(root))
-		return;
-
-	errors = d8_json_get(root, "errors");
-	if ((s = d8_json_string(d8_json_get(root, "title"))) != NULL)
-		*title = pstrdup(s);
-	else if ((s = d8_json_string(d8_json_get(root, "error"))) != NULL)
-		*title = pstrdup(s);
-	/* the detail of a validation error only points at the errors below */
-	if (d8_json_first_key(errors, NULL) == NULL &&
-		(s = d8_json_string(d8_json_get(root, "detail"))) != NULL)
-	{
-		appendStringInfoString(detail, s);
-		*title = NULL;
-	}
-
-	d8_json_iter_init(&it, errors);
-	while (d8_json_iter_next(&it, &field, &msgs))
-	{
-		size_t		i;
-
-		if (d8_json_is_array(msgs))
-			for (i = 0; i < d8_json_size(msgs); i++)
-			{
-				const char *m = d8_json_string(d8_json_at(msgs, i));
-
-				appendStringInfo(detail, "%s%s: %s", detail->len ? "\n" : "",
-								 field, m ? m : "invalid");
-			}
-		else
-		{
-			const char *m = d8_json_string(msgs);
-
-			appendStringInfo(detail, "%s%s: %s", detail->len ? "\n" : "",
-							 field, m ? m : "invalid");
-		}
-	}
+	d8_json_problem(d8_json_try_parse(resp->body.data, resp->body.len), detail, title);
 }
 
 /* Raises the ERROR that an unsuccessful answer means. */

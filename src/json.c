@@ -208,6 +208,51 @@ d8_json_iter_next(D8JsonIter *it, const char **key, D8Json **value)
 	return true;
 }
 
+/*
+ * Reads an RFC 7807 problem (or an OAuth error): *title is its title (or
+ * error code) unless its detail says more; detail gets the detail, or the
+ * validation errors as "field: message" lines.
+ */
+void
+d8_json_problem(D8Json *root, StringInfo detail, char **title)
+{
+	json_t	   *errors;
+	const char *s;
+	const char *field;
+	json_t	   *msgs;
+
+	*title = NULL;
+	if (root == NULL || !json_is_object(root))
+		return;
+	errors = json_object_get(root, "errors");
+	if ((s = d8_json_string(json_object_get(root, "title"))) != NULL)
+		*title = pstrdup(s);
+	else if ((s = d8_json_string(json_object_get(root, "error"))) != NULL)
+		*title = pstrdup(s);
+	/* the detail of a validation error only points at the errors below */
+	if (d8_json_first_key(errors, NULL) == NULL &&
+		(s = d8_json_string(json_object_get(root, "detail"))) != NULL)
+	{
+		appendStringInfoString(detail, s);
+		*title = NULL;
+	}
+	if (errors == NULL || !json_is_object(errors))
+		return;
+	json_object_foreach(errors, field, msgs)
+	{
+		size_t		i;
+		json_t	   *m;
+
+		if (json_is_array(msgs))
+			json_array_foreach(msgs, i, m)
+				appendStringInfo(detail, "%s%s: %s", detail->len ? "\n" : "",
+								 field, d8_json_string(m) ? d8_json_string(m) : "invalid");
+		else
+			appendStringInfo(detail, "%s%s: %s", detail->len ? "\n" : "",
+							 field, d8_json_string(msgs) ? d8_json_string(msgs) : "invalid");
+	}
+}
+
 /* Compact JSON text of any value. */
 char *
 d8_json_dump(D8Json *v)

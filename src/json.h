@@ -38,6 +38,7 @@ extern size_t d8_json_size(D8Json *array);
 extern D8Json *d8_json_at(D8Json *array, size_t i);
 extern D8Json *d8_json_list(D8Json *root, const char *wrapper, const char *what);
 extern char *d8_json_text(D8Json *v);
+extern void d8_json_problem(D8Json *root, StringInfo detail, char **title);
 extern char *d8_json_dump(D8Json *v);
 extern bool d8_json_int(D8Json *v, int64 *out);
 extern bool d8_json_number(D8Json *v, double *out);

@@ -395,9 +395,9 @@ fi
 # ---------------------------------------------------------------- the table
 echo
 echo "== fault survival ($ROWS rows; fetch includes the Echo job, cleanse the whole cleanse_table)"
-fmt="%-11s | %-52s | %-9s | %-9s | %-9s | %s\n"
+fmt="%-11s | %-66s | %-9s | %-9s | %-9s | %s\n"
 printf "$fmt" mode "faults injected (each one retried)" upload fetch cleanse identical
-printf "$fmt" ----------- "$(printf '%.0s-' {1..52})" --------- --------- --------- ---------
+printf "$fmt" ----------- "$(printf '%.0s-' {1..66})" --------- --------- --------- ---------
 while IFS='|' read -r mode faults identical problems; do
   [ -n "$mode" ] || continue
   printf "$fmt" "$mode" "$faults" "${CELL[$mode,upload]:-?}" "${CELL[$mode,fetch]:-?}" \

@@ -7,9 +7,9 @@
  * get, first key, text, int, number, bool, string, dump); each string and
  * key is written back with d8_json_append_string and must read back equal;
  * numbers printed by d8_json_text must read back as the same double; objects
- * go through d8_json_row_cstrings with a made-up row type; the reading of
- * problem+json bodies done by http.c's problem_detail (static there, and
- * that file needs curl) is mirrored; last, d8_json_list with both wrappers.
+ * go through d8_json_row_cstrings with a made-up row type; problem+json
+ * bodies are read with d8_json_problem (as http.c does for every error
+ * answer); last, d8_json_list with both wrappers.
  */
 #include "postgres.h"
 
@@ -166,53 +166,6 @@ walk(D8Json *v, int depth)
 		pfree(text);
 }
 
-/* The reading of a problem+json body, as in http.c's problem_detail. */
-static void
-problem_detail(D8Json *root, StringInfo detail, char **title)
-{
-	D8Json	   *errors;
-	const char *s;
-	D8JsonIter	it;
-	const char *field;
-	D8Json	   *msgs;
-
-	*title = NULL;
-	if (!d8_json_is_object(root))
-		return;
-	errors = d8_json_get(root, "errors");
-	if ((s = d8_json_string(d8_json_get(root, "title"))) != NULL)
-		*title = pstrdup(s);
-	else if ((s = d8_json_string(d8_json_get(root, "error"))) != NULL)
-		*title = pstrdup(s);
-	if (d8_json_first_key(errors, NULL) == NULL &&
-		(s = d8_json_string(d8_json_get(root, "detail"))) != NULL)
-	{
-		appendStringInfoString(detail, s);
-		*title = NULL;
-	}
-	d8_json_iter_init(&it, errors);
-	while (d8_json_iter_next(&it, &field, &msgs))
-	{
-		size_t		i;
-
-		if (d8_json_is_array(msgs))
-			for (i = 0; i < d8_json_size(msgs); i++)
-			{
-				const char *m = d8_json_string(d8_json_at(msgs, i));
-
-				appendStringInfo(detail, "%s%s: %s", detail->len ? "\n" : "",
-								 field, m ? m : "invalid");
-			}
-		else
-		{
-			const char *m = d8_json_string(msgs);
-
-			appendStringInfo(detail, "%s%s: %s", detail->len ? "\n" : "",
-							 field, m ? m : "invalid");
-		}
-	}
-}
-
 /* A row type with one column of each kind d8_json_row_cstrings handles. */
 static TupleDesc
 make_row_type(void)
@@ -324,7 +277,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(strcmp(d8_json_dump(again), dump) == 0);
 
 		initStringInfo(&detail);
-		problem_detail(root, &detail, &title);
+		d8_json_problem(root, &detail, &title);
 		touch(detail.data);
 		if (title)
 			touch(title);
