@@ -10,8 +10,10 @@
 #include "utils/jsonb.h"
 
 #include "contract.h"
+#include "dataset.h"
 #include "http.h"
 #include "json.h"
+#include "profile.h"
 #include "result.h"
 #include "validate.h"
 
@@ -141,22 +143,54 @@ data8_create_dataset(PG_FUNCTION_ARGS)
 	return d8_result_row(fcinfo, obj, dataset_fields, lengthof(dataset_fields));
 }
 
+/*
+ * Completes a dataset with count records: PUT /Dataset/{name}.  When an
+ * attempt's answer was lost (the service may have acted on it), a 400 on a
+ * retry is what a dataset completed by that attempt answers: the dataset is
+ * read back, and complete with the same count is success.
+ */
+void
+d8_dataset_complete(const char *name, const char *object, int64 count)
+{
+	StringInfoData body;
+	D8Request	req;
+	D8Response	resp;
+	char	   *path = d8_url_path(2, "Dataset", name);
+
+	initStringInfo(&body);
+	appendStringInfo(&body, "{\"recordCount\":" INT64_FORMAT ",\"completed\":true}", count);
+	req.method = "PUT";
+	req.path = path;
+	req.object = object;
+	req.body = &body;
+	req.flags = D8_IDEMPOTENT;
+	d8_http_perform(d8_profile_active(), &req, &resp);
+	if (resp.status == 400 && resp.ambiguous)
+	{
+		D8Json	   *obj = d8_api("GET", path, object, NULL, 0);
+		bool		completed;
+		int64		held;
+
+		if (d8_json_bool(d8_json_get(obj, "completed"), &completed) && completed &&
+			d8_json_int(d8_json_get(obj, "recordCount"), &held) && held == count)
+			return;
+	}
+	d8_http_check(&req, &resp);
+}
+
 /* complete_dataset(name, record_count): PUT /Dataset/{name}. */
 Datum
 data8_complete_dataset(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int64		count = PG_GETARG_INT64(1);
-	StringInfoData body;
 
 	d8_check_dataset_name(name, "dataset");
 	if (count < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("record_count must not be negative")));
-	initStringInfo(&body);
-	appendStringInfo(&body, "{\"recordCount\":" INT64_FORMAT ",\"completed\":true}", count);
-	d8_api("PUT", d8_url_path(2, "Dataset", name), object_name(name), &body, 0);
+	d8_dataset_complete(name, object_name(name), count);
 	PG_RETURN_VOID();
 }
 

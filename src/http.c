@@ -724,8 +724,9 @@ d8_http_raise(D8Request *req, D8Response *resp)
 		case 503:
 		case 504:
 			code = ERRCODE_CONNECTION_FAILURE;
-			msg = psprintf("Data8 service unavailable (HTTP %ld) after %d attempts",
-						   resp->status, resp->attempts);
+			msg = psprintf("Data8 service unavailable (HTTP %ld) after %d %s",
+						   resp->status, resp->attempts,
+						   resp->attempts == 1 ? "attempt" : "attempts");
 			break;
 		default:
 			if (resp->status >= 300 && resp->status < 400)

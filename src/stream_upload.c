@@ -21,6 +21,7 @@
 #include "utils/timestamp.h"
 
 #include "contract.h"
+#include "dataset.h"
 #include "http.h"
 #include "json.h"
 #include "profile.h"
@@ -662,14 +663,7 @@ data8_upload_dataset(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(fcxt);
 
 	if (complete)
-	{
-		StringInfoData body;
-
-		initStringInfo(&body);
-		appendStringInfo(&body, "{\"recordCount\":" INT64_FORMAT ",\"completed\":true}",
-						 up->records);
-		d8_api("PUT", d8_url_path(2, "Dataset", up->name), up->object, &body, 0);
-	}
+		d8_dataset_complete(up->name, up->object, up->records);
 	d8_progress_notice("uploaded", up->name, up->records, up->blocks, up->start, true);
 
 	result[0] = CStringGetTextDatum(up->name);

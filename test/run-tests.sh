@@ -26,5 +26,8 @@ pg_virtualenv -t -v 15 \
   -o max_worker_processes=16 \
   bash test/regress.sh
 
+echo "== fault survival: 100,000 rows under each fault, then all together"
+pg_virtualenv -t -v 15 bash test/faults.sh
+
 echo "== valgrind over a bounded subset (make memcheck runs it all)"
 bash test/memcheck/valgrind.sh quick
