@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# make test: installs what is missing, builds, runs the simulator's own
-# tests, then the pg_regress suite in a throwaway PostgreSQL 15 cluster
-# (pg_cron preloaded) against a clean simulator and again against one that
-# injects faults, with the fuzzers run for a bounded time first.  Exit
-# status 0 only when everything passed.
+# make test: installs what is missing, builds, and runs every stage: the
+# simulator's own tests, the fuzzers (bounded), the pg_regress suite in a
+# throwaway PostgreSQL 15 cluster with pg_cron (clean, faulty and
+# background-worker passes, and the secret leak check), fault survival on
+# 100,000 rows, and a subset under valgrind.  Exit status 0 only when
+# everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# the last line says how many stages passed (a failing stage stops the run)
+passed=0
+stage() { passed=$((passed + 1)); }
+trap 'status=$?; [ $status -eq 0 ] || echo "stages: $passed passed, 1 failed"' EXIT
 
 bash test/install-deps.sh
 make -s
@@ -14,9 +20,11 @@ make -s -C test/sim
 
 echo "== simulator tests"
 make -s -C test/sim test
+stage
 
 echo "== fuzzing the response parsers and the record decoder (bounded)"
 make -s -C test/fuzz run SECONDS="${FUZZ_SECONDS:-20}"
+stage
 
 echo "== regression tests (throwaway cluster)"
 pg_virtualenv -t -v 15 \
@@ -25,9 +33,14 @@ pg_virtualenv -t -v 15 \
   -o cron.host=/var/run/postgresql \
   -o max_worker_processes=16 \
   bash test/regress.sh
+stage
 
 echo "== fault survival: 100,000 rows under each fault, then all together"
 pg_virtualenv -t -v 15 bash test/faults.sh
+stage
 
 echo "== valgrind over a bounded subset (make memcheck runs it all)"
 bash test/memcheck/valgrind.sh quick
+stage
+
+echo "stages: $passed passed, 0 failed"
