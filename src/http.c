@@ -54,7 +54,6 @@ static CURLSH *d8_share = NULL;
 /* Easy handles kept for reuse. */
 static CURL *d8_free_easy[D8_MAX_SLOTS * 2];
 static int	d8_nfree_easy = 0;
-static int64 d8_retries_total = 0;
 
 /* Readies libcurl once per backend. */
 void
@@ -173,18 +172,6 @@ void
 d8_pipeline_end(D8Pipeline *pipe)
 {
 	MemoryContextDelete(pipe->cxt);
-}
-
-int
-d8_pipeline_inflight(D8Pipeline *pipe)
-{
-	return pipe->nslots;
-}
-
-int64
-d8_http_retries_total(void)
-{
-	return d8_retries_total;
 }
 
 static size_t
@@ -465,7 +452,6 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 		else
 		{
 			resp->retries++;
-			d8_retries_total++;
 			delay = backoff_ms(resp->retries, resp->retry_after);
 		}
 		slot->start_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);

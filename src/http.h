@@ -25,7 +25,6 @@
 #define D8_NO_AUTH			0x04	/* token endpoint: no bearer token */
 #define D8_FORM				0x08	/* body is form-encoded, not JSON */
 #define D8_ABSOLUTE_URL		0x10	/* path is a whole URL */
-#define D8_SECRET_BODY		0x20	/* body holds a secret: wipe it after use */
 
 typedef struct D8Request
 {
@@ -62,8 +61,6 @@ extern void d8_pipeline_submit(D8Pipeline *pipe, D8Request *req,
 extern void d8_pipeline_drain(D8Pipeline *pipe);
 extern void d8_pipeline_poll(D8Pipeline *pipe);
 extern void d8_pipeline_end(D8Pipeline *pipe);
-extern int	d8_pipeline_inflight(D8Pipeline *pipe);
-extern int64 d8_http_retries_total(void);
 
 /* One request at a time (http.c) */
 extern void d8_http_perform(D8Profile *profile, D8Request *req, D8Response *resp);

@@ -135,14 +135,6 @@ d8_profile_active(void)
 	return profile;
 }
 
-/* Zeroes the secret of a profile that is no longer needed. */
-void
-d8_profile_wipe(D8Profile *profile)
-{
-	if (profile && profile->client_secret)
-		explicit_bzero(profile->client_secret, strlen(profile->client_secret));
-}
-
 static bool
 host_is_loopback(const char *host, size_t len)
 {

@@ -19,7 +19,6 @@ typedef struct D8Profile
 
 /* profile.c */
 extern D8Profile *d8_profile_active(void);
-extern void d8_profile_wipe(D8Profile *profile);
 extern void d8_check_service_url(const char *url, const char *field);
 
 /* token.c */
