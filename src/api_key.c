@@ -163,16 +163,6 @@ check_service(const char *service)
 					 errhint("Use the name of a Data8 service, e.g. \"AddressCapture\".")));
 }
 
-/* Appends ,"member": to a JSON object being built (no comma at first). */
-static void
-append_member(StringInfo body, const char *member)
-{
-	if (body->len > 1)
-		appendStringInfoChar(body, ',');
-	d8_json_append_cstring(body, member);
-	appendStringInfoChar(body, ':');
-}
-
 /*
  * Builds the body of a POST or PUT from arguments 1 to 5 (description,
  * username, expires_on, max_requests_per_ip_per_day, is_client_key), each
@@ -187,24 +177,24 @@ key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key)
 	appendStringInfoChar(body, '{');
 	if (key)
 	{
-		append_member(body, "key");
+		d8_json_append_member(body, "key");
 		d8_json_append_cstring(body, key);
 	}
 	if (!PG_ARGISNULL(1))
 	{
-		append_member(body, "description");
+		d8_json_append_member(body, "description");
 		d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(1)));
 		n++;
 	}
 	if (!PG_ARGISNULL(2))
 	{
-		append_member(body, "username");
+		d8_json_append_member(body, "username");
 		d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(2)));
 		n++;
 	}
 	if (!PG_ARGISNULL(3))
 	{
-		append_member(body, "expiresOn");
+		d8_json_append_member(body, "expiresOn");
 		d8_json_append_timestamp(body, PG_GETARG_TIMESTAMPTZ(3));
 		n++;
 	}
@@ -216,13 +206,13 @@ key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("max_requests_per_ip_per_day must not be negative")));
-		append_member(body, "maxRequestsPerIPPerDay");
+		d8_json_append_member(body, "maxRequestsPerIPPerDay");
 		appendStringInfo(body, "%d", max);
 		n++;
 	}
 	if (!PG_ARGISNULL(5))
 	{
-		append_member(body, "isClientKey");
+		d8_json_append_member(body, "isClientKey");
 		appendStringInfoString(body, PG_GETARG_BOOL(5) ? "true" : "false");
 		n++;
 	}

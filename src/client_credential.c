@@ -210,10 +210,7 @@ append_text_member(FunctionCallInfo fcinfo, StringInfo body, int argno,
 {
 	if (PG_ARGISNULL(argno))
 		return 0;
-	if (body->len > 1)
-		appendStringInfoChar(body, ',');
-	d8_json_append_cstring(body, member);
-	appendStringInfoChar(body, ':');
+	d8_json_append_member(body, member);
 	d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(argno)));
 	return 1;
 }
@@ -232,9 +229,7 @@ secret_body(FunctionCallInfo fcinfo, StringInfo body, int descr_arg, int expires
 	n = append_text_member(fcinfo, body, descr_arg, "description");
 	if (!PG_ARGISNULL(expires_arg))
 	{
-		if (body->len > 1)
-			appendStringInfoChar(body, ',');
-		appendStringInfoString(body, "\"expires\":");
+		d8_json_append_member(body, "expires");
 		d8_json_append_timestamp(body, PG_GETARG_TIMESTAMPTZ(expires_arg));
 		n++;
 	}

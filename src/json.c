@@ -477,6 +477,19 @@ d8_json_append_cstring(StringInfo buf, const char *s)
 	d8_json_append_string(buf, s, strlen(s));
 }
 
+/*
+ * Appends "key": to an object body being written (after a comma unless it
+ * is the first member: the body then holds just "{").
+ */
+void
+d8_json_append_member(StringInfo body, const char *key)
+{
+	if (body->len > 1)
+		appendStringInfoChar(body, ',');
+	d8_json_append_cstring(body, key);
+	appendStringInfoChar(body, ':');
+}
+
 /* Appends a timestamp with time zone as an ISO 8601 UTC string ("...Z"). */
 void
 d8_json_append_timestamp(StringInfo buf, TimestampTz ts)
