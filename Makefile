@@ -4,8 +4,12 @@ EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION)
 
 MODULE_big  = data8
 OBJS        = $(patsubst %.c,%.o,$(wildcard src/*.c))
+# The current version's install script is built from sql/install/; the
+# scripts of released versions and the upgrade scripts between them are kept
+# as they shipped (sql/data8--0.1.0.sql, sql/data8--0.1.0--0.2.0.sql, ...).
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
-EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
+EXTRA_CLEAN = $(DATA_built)
 
 # Regression tests: sql/NAME.sql against expected/NAME.out.  The simulator
 # must be running (see test/run-tests.sh); `make test` does all of it.

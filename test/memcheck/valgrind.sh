@@ -45,6 +45,9 @@ read -r datadir logfile < <(pg_lsclusters -h | awk -v p="$PGPORT" '$3 == p {prin
 confdir="$PG_CLUSTER_CONF_ROOT/15/regress"
 VGDIR="$MEMCHECK_DIR"
 mkdir -p "$VGDIR/vg"
+# the server runs as postgres, which may not reach into the clone (a private
+# folder such as /root): it reads its suppressions from a copy of its own
+cp "$HERE/postgres.supp" "$VGDIR/postgres.supp"
 chown -R postgres "$VGDIR"
 chmod 755 "$VGDIR"
 echo "== memcheck ($MODE): valgrind logs in $VGDIR/vg"
@@ -57,7 +60,7 @@ runuser -u postgres -- valgrind --quiet \
   --trace-children=yes --leak-check=full --show-leak-kinds=definite \
   --errors-for-leak-kinds=definite --track-origins=yes --num-callers=40 \
   --error-limit=no --gen-suppressions=all \
-  --suppressions="$HERE/postgres.supp" \
+  --suppressions="$VGDIR/postgres.supp" \
   --log-file="$VGDIR/vg/vg.%p.log" \
   "$PGBIN/postgres" -D "$datadir" -c config_file="$confdir/postgresql.conf" \
   >>"$VGDIR/server.log" 2>&1 &
