@@ -28,6 +28,12 @@ include $(PGXS)
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
+# PGXN's META.json takes its version from data8.control.  It is committed
+# (PGXN bundles are made from the committed tree): after a version change,
+# `make META.json` and commit it; test/deb-smoke.sh fails while it is stale.
+META.json: META.json.in $(EXTENSION).control
+	sed 's/@VERSION@/$(EXTVERSION)/g' $< > $@
+
 .PHONY: sim test demo deps bench memcheck memcheck-quick memcheck-cancel fuzz
 sim:
 	$(MAKE) -C test/sim
@@ -60,3 +66,15 @@ memcheck-cancel: install sim
 # the fuzzers, 10 minutes each (make test runs them 20 s each)
 fuzz:
 	$(MAKE) -C test/fuzz long
+
+# Debian packages, postgresql-NN-data8 for every installed
+# postgresql-server-dev-NN, built with pg_buildext in a scratch copy of the
+# tree; the .deb files land in deb/ (or DEB_OUT)
+.PHONY: deb test-deb
+deb:
+	bash test/deb-build.sh
+
+# builds the package, installs it into PostgreSQL 15 and smoke-tests it in a
+# throwaway cluster, then puts this tree's build back (a stage of make test)
+test-deb:
+	bash test/deb-smoke.sh

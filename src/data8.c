@@ -58,11 +58,7 @@ _PG_init(void)
 							 NULL, &d8_progress, false,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 
-#if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("data8");
-#else
-	EmitWarningsOnPlaceholders("data8");
-#endif
 
 	d8_json_init();
 	d8_http_init();

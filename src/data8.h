@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include "compat.h"
+
 #ifndef DATA8_VERSION
 #error "DATA8_VERSION must be defined by the Makefile (from data8.control)"
 #endif

@@ -11,7 +11,6 @@
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
-#include "utils/wait_event.h"
 
 #include "http.h"
 
@@ -61,6 +60,21 @@ d8_http_init(void)
 {
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
 		elog(ERROR, "could not initialise libcurl");
+}
+
+/*
+ * What a backend waiting here shows in pg_stat_activity: Extension /
+ * Data8Request on 17 and later (registered once per backend), Extension /
+ * Extension before (compat.h).
+ */
+static uint32
+wait_event(void)
+{
+	static uint32 event = 0;
+
+	if (event == 0)
+		event = D8_WAIT_EVENT_NEW("Data8Request");
+	return event;
 }
 
 static CURLSH *
@@ -531,7 +545,11 @@ pipeline_step(D8Pipeline *pipe, long wait_ms)
 			timeout = Max(0, Min(timeout, until));
 		}
 		if (running > 0)
+		{
+			pgstat_report_wait_start(wait_event());
 			curl_multi_poll(pipe->multi, NULL, 0, (int) timeout, NULL);
+			pgstat_report_wait_end();
+		}
 		else if (timeout > 0)
 			d8_sleep_ms(timeout);
 	}
@@ -621,7 +639,7 @@ d8_sleep_ms(long ms)
 		if (left <= 0)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Min(left, D8_POLL_SLICE_MS), PG_WAIT_EXTENSION);
+						 Min(left, D8_POLL_SLICE_MS), wait_event());
 		ResetLatch(MyLatch);
 	}
 }

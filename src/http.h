@@ -15,6 +15,8 @@
 #include "postgres.h"
 #include "lib/stringinfo.h"
 
+#include "compat.h"
+
 #include "json.h"
 #include "profile.h"
 
@@ -65,7 +67,7 @@ extern void d8_pipeline_end(D8Pipeline *pipe);
 /* One request at a time (http.c) */
 extern void d8_http_perform(D8Profile *profile, D8Request *req, D8Response *resp);
 extern bool d8_http_ok(D8Response *resp);
-extern void d8_http_raise(D8Request *req, D8Response *resp) pg_attribute_noreturn();
+pg_noreturn extern void d8_http_raise(D8Request *req, D8Response *resp);
 extern void d8_http_check(D8Request *req, D8Response *resp);
 extern D8Json *d8_api(const char *method, char *path, const char *object,
 					  StringInfo body, int flags);

@@ -1,25 +1,33 @@
 /*
  * profile.c
- *	  Reading the active profile from data8.profile, and the checks on its
- *	  URLs.  The table is readable by its owner only (it holds secrets), so
- *	  it is read with the owner's privileges.
+ *	  Profiles: reading the active one from data8.profile (with its grant
+ *	  checked and its secret read from a file when it names one), writing
+ *	  one with data8.set_profile(), and the checks on its URLs.  The table
+ *	  is readable by its owner only (it holds secrets), so it is read with
+ *	  the owner's privileges.
  */
 #include "data8.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "profile.h"
 
-/* Owner of data8.profile: the role whose privileges read it. */
-static Oid
-profile_table_owner(void)
+/*
+ * The extension owner: the owner of data8.profile, whose privileges read
+ * it and write the run tables, and who uses every profile.
+ */
+Oid
+d8_extension_owner(void)
 {
 	Oid			nsp = get_namespace_oid("data8", false);
 	Oid			relid = get_relname_relid("profile", nsp);
@@ -60,8 +68,42 @@ require_field(const char *value, const char *profile, const char *field)
 }
 
 /*
+ * The client secret kept in file path, read as the server: its first line,
+ * without the line end.  Never shown: messages name the file only.
+ */
+static char *
+secret_from_file(const char *path, const char *profile)
+{
+	FILE	   *f = AllocateFile(path, "r");
+	StringInfoData buf;
+	char		chunk[1024];
+	size_t		n;
+
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open the client secret file of data8 profile \"%s\": %m",
+						profile),
+				 errhint("The file is read by the server, as the operating system user it runs as.")));
+	initStringInfo(&buf);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && buf.len < 65536)
+		appendBinaryStringInfo(&buf, chunk, n);
+	explicit_bzero(chunk, sizeof(chunk));
+	FreeFile(f);
+	buf.len = strcspn(buf.data, "\r\n");
+	buf.data[buf.len] = '\0';
+	if (buf.len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the client secret file of data8 profile \"%s\" is empty", profile)));
+	return buf.data;
+}
+
+/*
  * Returns the profile named by data8.profile, read with the table owner's
- * privileges, its URLs checked, in CurrentMemoryContext.
+ * privileges, if the current user may use it (the extension owner, or a
+ * member of a role it was granted to); its URLs checked, its secret in
+ * hand; in CurrentMemoryContext.
  */
 D8Profile *
 d8_profile_active(void)
@@ -70,9 +112,12 @@ d8_profile_active(void)
 	D8Profile  *profile = palloc0(sizeof(D8Profile));
 	Oid			saved_user;
 	int			saved_sec;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
+	Oid			owner = d8_extension_owner();
+	Oid			argtypes[2] = {TEXTOID, OIDOID};
+	Datum		args[2];
 	volatile bool found = false;
+	volatile bool granted = false;
+	char	   *secret_file = NULL;
 
 	if (d8_profile_name == NULL || d8_profile_name[0] == '\0')
 		ereport(ERROR,
@@ -81,21 +126,26 @@ d8_profile_active(void)
 				 errhint("SET data8.profile to the name of a row of data8.profiles.")));
 	profile->name = pstrdup(d8_profile_name);
 	args[0] = CStringGetTextDatum(profile->name);
-
 	GetUserIdAndSecContext(&saved_user, &saved_sec);
-	SetUserIdAndSecContext(profile_table_owner(),
-						   saved_sec | SECURITY_LOCAL_USERID_CHANGE);
+	args[1] = ObjectIdGetDatum(saved_user);
+
+	SetUserIdAndSecContext(owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE);
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args("SELECT client_id, client_secret, api_url, token_url, scope"
-								  " FROM data8.profile WHERE name OPERATOR(pg_catalog.=) $1",
-								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_with_args("SELECT p.client_id, p.client_secret, p.api_url, p.token_url, p.scope,"
+								  " p.client_secret_file,"
+								  " EXISTS (SELECT 1 FROM data8.profile_grant g"
+								  "  WHERE g.profile OPERATOR(pg_catalog.=) p.name"
+								  "    AND pg_catalog.pg_has_role($2, g.grantee::pg_catalog.oid, 'USAGE'))"
+								  " FROM data8.profile p WHERE p.name OPERATOR(pg_catalog.=) $1",
+								  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read data8.profile");
 		if (SPI_processed == 1)
 		{
 			MemoryContext spi = MemoryContextSwitchTo(caller);
+			bool		isnull;
 
 			found = true;
 			profile->client_id = spi_text(1);
@@ -103,6 +153,9 @@ d8_profile_active(void)
 			profile->api_url = spi_text(3);
 			profile->token_url = spi_text(4);
 			profile->scope = spi_text(5);
+			secret_file = spi_text(6);
+			granted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+												 SPI_tuptable->tupdesc, 7, &isnull));
 			MemoryContextSwitchTo(spi);
 		}
 		SPI_finish();
@@ -119,6 +172,14 @@ d8_profile_active(void)
 				 errmsg("data8 profile \"%s\" does not exist", profile->name),
 				 errhint("Create it with data8.set_profile('%s', client_id, client_secret), or SET data8.profile.",
 						 profile->name)));
+	if (!granted && !has_privs_of_role(saved_user, owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for data8 profile \"%s\"", profile->name),
+				 errhint("The extension owner can grant it: SELECT data8.grant_profile('%s', '%s').",
+						 profile->name, GetUserNameFromId(saved_user, false))));
+	if (secret_file != NULL)
+		profile->client_secret = secret_from_file(secret_file, profile->name);
 	require_field(profile->client_id, profile->name, "client_id");
 	require_field(profile->client_secret, profile->name, "client_secret");
 	require_field(profile->api_url, profile->name, "api_url");
@@ -213,4 +274,111 @@ data8_check_service_url(PG_FUNCTION_ARGS)
 
 	d8_check_service_url(url, field);
 	PG_RETURN_TEXT_P(PG_GETARG_TEXT_PP(0));
+}
+
+PG_FUNCTION_INFO_V1(data8_set_profile);
+
+static char *
+text_arg(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+/* Checks set_profile's arguments and writes the row. */
+static void
+set_profile(FunctionCallInfo fcinfo)
+{
+	char	   *name = text_arg(fcinfo, 0);
+	char	   *client_id = text_arg(fcinfo, 1);
+	char	   *secret = text_arg(fcinfo, 2);
+	char	   *api_url = text_arg(fcinfo, 3);
+	char	   *token_url = text_arg(fcinfo, 4);
+	char	   *secret_file = text_arg(fcinfo, 6);
+	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[7];
+	char		nulls[7];
+	int			i;
+
+	if (name == NULL || client_id == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name and client_id must not be NULL")));
+	if ((secret == NULL) == (secret_file == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("give either client_secret or client_secret_file"),
+				 errhint("client_secret_file => '/path' names a file the server reads the secret from.")));
+	if (api_url)
+		d8_check_service_url(api_url, "api_url");
+	if (token_url)
+		d8_check_service_url(token_url, "token_url");
+	if (secret_file)
+	{
+		char	   *s;
+
+		if (!is_absolute_path(secret_file))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("client_secret_file must be an absolute path")));
+		/* fail now rather than at the first request; the secret is not kept */
+		s = secret_from_file(secret_file, name);
+
+		explicit_bzero(s, strlen(s));
+		pfree(s);
+	}
+	for (i = 0; i < 7; i++)
+	{
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("INSERT INTO data8.profile AS p"
+							  " (name, client_id, client_secret, api_url, token_url, scope, client_secret_file)"
+							  " VALUES ($1, $2, $3,"
+							  "  coalesce($4, 'https://api.data-8.co.uk'),"
+							  "  coalesce($5, 'https://auth.data-8.co.uk/connect/token'),"
+							  "  coalesce($6, 'BatchApi'), $7)"
+							  " ON CONFLICT ON CONSTRAINT profile_pkey DO UPDATE"
+							  " SET client_id = EXCLUDED.client_id, client_secret = EXCLUDED.client_secret,"
+							  "  client_secret_file = EXCLUDED.client_secret_file,"
+							  "  api_url = coalesce($4, p.api_url), token_url = coalesce($5, p.token_url),"
+							  "  scope = coalesce($6, p.scope)",
+							  7, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write data8.profile");
+	SPI_finish();
+	if (secret)
+		explicit_bzero(secret, strlen(secret));
+}
+
+/*
+ * SQL: data8.set_profile(name, client_id, client_secret, api_url, token_url,
+ * scope, client_secret_file).  Whatever fails, the error is raised with
+ * errhidestmt: the statement, which holds the secret, never reaches the
+ * server log.
+ */
+Datum
+data8_set_profile(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		set_profile(fcinfo);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->hide_stmt = true;
+		/* a constraint's DETAIL would show the row, secret included */
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION)
+			edata->detail = NULL;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	PG_RETURN_VOID();
 }

@@ -59,6 +59,10 @@ struct Fetch
 	char	   *object;
 	D8ResultSet *rs;
 	RecordSink	sink;
+	/* or records handed to a caller (d8_fetch_records) */
+	D8RecordFn	cb_record;
+	D8PageFn	cb_page;
+	void	   *cb_arg;
 	/* conversion to rows */
 	int			natts;
 	const char **attnames;		/* NULL for dropped attributes */
@@ -257,6 +261,13 @@ sink_json(Fetch *f, D8RecordReader *record)
 	pfree(text);
 }
 
+/* Hands a record to the caller of d8_fetch_records. */
+static void
+sink_callback(Fetch *f, D8RecordReader *record)
+{
+	f->cb_record(f->cb_arg, record, f->recno);
+}
+
 static void
 page_done(D8Request *req, D8Response *resp, void *arg)
 {
@@ -284,6 +295,8 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
 		f->recno = p->start + n;	/* the next one, should it fail to parse */
 	}
 	f->recno = 0;
+	if (n == p->count && f->cb_page)
+		f->cb_page(f->cb_arg);
 	if (n != p->count)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
@@ -368,34 +381,46 @@ fetch_pages(Fetch *f, int64 total)
 }
 
 /*
- * Reads the dataset's details: it must be a complete output dataset; with
- * a row type, each requested column must be one of its columns.  Returns
- * its record count.
+ * Reads a dataset's details: it must be a complete output dataset with a
+ * record count.  Returns the dataset object and sets *total.
  */
-static int64
-check_dataset(Fetch *f, bool rows)
+static D8Json *
+complete_output_dataset(const char *name, const char *object, int64 *total)
 {
-	D8Json	   *obj = d8_api("GET", d8_url_path(2, "Dataset", f->name), f->object, NULL, 0);
-	D8Json	   *columns = d8_json_get(obj, "columns");
-	int64		total = 0;
+	D8Json	   *obj = d8_api("GET", d8_url_path(2, "Dataset", name), object, NULL, 0);
 	bool		flag;
-	int			i;
 
 	if (d8_json_bool(d8_json_get(obj, "input"), &flag) && flag)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("dataset \"%s\" is an input dataset", f->name),
+				 errmsg("dataset \"%s\" is an input dataset", name),
 				 errdetail("Only output datasets (made by jobs) can be downloaded."),
 				 errhint("Fetch the output dataset named in the job's output_datasets.")));
 	if (d8_json_bool(d8_json_get(obj, "completed"), &flag) && !flag)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("dataset \"%s\" is not complete yet", f->name),
+				 errmsg("dataset \"%s\" is not complete yet", name),
 				 errhint("Wait for the job that fills it with data8.wait_for_job().")));
-	if (!d8_json_int(d8_json_get(obj, "recordCount"), &total) || total < 0)
+	*total = 0;
+	if (!d8_json_int(d8_json_get(obj, "recordCount"), total) || *total < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("Data8 dataset \"%s\" has no valid recordCount", f->name)));
+				 errmsg("Data8 dataset \"%s\" has no valid recordCount", name)));
+	return obj;
+}
+
+/*
+ * Reads the dataset's details (see complete_output_dataset); with a row
+ * type, each requested column must be one of its columns.  Returns its
+ * record count.
+ */
+static int64
+check_dataset(Fetch *f, bool rows)
+{
+	int64		total;
+	D8Json	   *columns = d8_json_get(complete_output_dataset(f->name, f->object, &total),
+									  "columns");
+	int			i;
 
 	for (i = 0; rows && i < f->natts; i++)
 	{
@@ -411,6 +436,39 @@ check_dataset(Fetch *f, bool rows)
 				 errhint("Name the result columns after the dataset's columns.")));
 	}
 	return total;
+}
+
+/*
+ * The columns object of complete output dataset name ({"col": code}), and
+ * its record count in *total.
+ */
+D8Json *
+d8_fetch_dataset_columns(const char *name, int64 *total)
+{
+	d8_check_dataset_name(name, "dataset");
+	return d8_json_get(complete_output_dataset(name, psprintf("dataset \"%s\"", name), total),
+					   "columns");
+}
+
+/*
+ * Streams the total records of dataset name to record(), in order, with
+ * page() after each page of them; pages are requested many at a time.
+ */
+void
+d8_fetch_records(const char *name, int64 total, D8RecordFn record, D8PageFn page,
+				 void *arg)
+{
+	Fetch	   *f = palloc0(sizeof(Fetch));
+
+	f->name = pstrdup(name);
+	f->object = psprintf("dataset \"%s\"", name);
+	f->sink = sink_callback;
+	f->cb_record = record;
+	f->cb_page = page;
+	f->cb_arg = arg;
+	f->start = GetCurrentTimestamp();
+	f->last_progress = f->start;
+	fetch_pages(f, total);
 }
 
 static Fetch *

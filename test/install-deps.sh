@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building, testing and the demo need.
+# Installs the Debian packages that building, testing, packaging (make deb)
+# and the demo need.
 # Does nothing when they are all present; uses apt-get otherwise (root).
 set -euo pipefail
 
@@ -9,6 +10,7 @@ packages=(
   libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev zlib1g-dev
   clang-14 llvm-14 libclang-rt-14-dev
   curl python3 python3-psycopg2 python3-requests valgrind
+  debhelper dpkg-dev fakeroot postgresql-server-dev-all
 )
 
 missing=()

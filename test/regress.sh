@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Runs inside pg_virtualenv (see run-tests.sh):
+# Runs inside pg_virtualenv (see run-tests.sh) or test/pg-cluster.sh:
 #   1. the pg_regress suite against a clean simulator (pg_cron in libpq mode),
 #   2. the fault subset against a simulator injecting 503s, 429s with
 #      Retry-After, dropped connections and 2-second tokens,
 #   3. the pg_cron test again with cron.use_background_workers = on,
 # then checks that no secret or bearer token reached the server log, the
-# simulator's logs or any test output.
+# simulator's logs or any test output.  DATA8_PASSES picks passes (default
+# "clean faults bgworkers"; test/test-versions.sh runs "clean bgworkers").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source test/sim-env.sh
 
 status=0
-server_log=$(pg_lsclusters -h | awk -v p="$PGPORT" '$3 == p {print $7}')
+passes=" ${DATA8_PASSES:-clean faults bgworkers} "
+# the server log and a restart: exported by test/pg-cluster.sh, or found
+# with Debian's cluster tools under pg_virtualenv
+if [ -z "${PG_SERVER_LOG:-}" ]; then
+  read -r pg_ver pg_name PG_SERVER_LOG < <(pg_lsclusters -h | awk -v p="$PGPORT" '$3 == p {print $1, $2, $7}')
+  PG_RESTART="pg_ctlcluster $pg_ver $pg_name restart"
+fi
+server_log=$PG_SERVER_LOG
 rm -rf log && mkdir -p log
 
 # a simulator that answers tokens but stalls every API request, and one
@@ -33,12 +41,15 @@ run_suite() {		# label, schedule file, database
   cp -r results "log/results-$label" 2>/dev/null || true
 }
 
+if [[ $passes == *" clean "* ]]; then
 sim_start clean --rate 50000
 run_suite clean test/regress-schedule contrib_regression
 echo "-- scale-out: four sessions filling one dataset"
 SIM_URL=$SIM_URL SIM_SECRET=$SIM_SECRET bash test/scale-out.sh contrib_regression || status=1
 sim_stop
+fi
 
+if [[ $passes == *" faults "* ]]; then
 sim_start faults --rate 50000 --fail-503-every 7 --fail-429-every 11 --retry-after 1 \
   --drop-every 13 --token-lifetime 2 --seed 42
 run_suite faults test/regress-schedule-faults data8_faults
@@ -48,16 +59,19 @@ done
 echo "-- tokens issued during the fault run: $(grep -c '"path":"/connect/token"' "$SIM_LOG" || true)"
 grep -q '"fault":"' "$SIM_LOG" || { echo "FAIL: the fault run injected no fault"; status=1; }
 sim_stop
+fi
 
+if [[ $passes == *" bgworkers "* ]]; then
 # pg_cron's background-worker mode: a postmaster setting, so restart
 echo "-- pg_cron with cron.use_background_workers = on"
-pg_conftool 15 regress set cron.use_background_workers on
-pg_conftool 15 regress set cron.database_name data8_cron_bgw
-pg_ctlcluster 15 regress restart
+psql -X -q -d postgres -c "ALTER SYSTEM SET cron.use_background_workers = on" \
+  -c "ALTER SYSTEM SET cron.database_name = data8_cron_bgw"
+$PG_RESTART
 sim_start bgworkers --rate 50000
 echo schedule > log/schedule-only
 run_suite bgworkers log/schedule-only data8_cron_bgw
 sim_stop
+fi
 
 echo "-- secrets: server log, simulator logs, test outputs"
 leaks=0

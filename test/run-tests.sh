@@ -3,8 +3,9 @@
 # simulator's own tests, the fuzzers (bounded), the pg_regress suite in a
 # throwaway PostgreSQL 15 cluster with pg_cron (clean, faulty and
 # background-worker passes, and the secret leak check), fault survival on
-# 100,000 rows, and a subset under valgrind.  Exit status 0 only when
-# everything passed.
+# 100,000 rows, a subset under valgrind, and the Debian package (built,
+# installed, smoke-tested; the tree's build is installed again after it).
+# Exit status 0 only when everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +42,10 @@ stage
 
 echo "== valgrind over a bounded subset (make memcheck runs it all)"
 bash test/memcheck/valgrind.sh quick
+stage
+
+echo "== the Debian package: built, installed with dpkg, smoke-tested (throwaway cluster)"
+bash test/deb-smoke.sh
 stage
 
 echo "stages: $passed passed, 0 failed"

@@ -12,15 +12,29 @@ GRANT USAGE ON SCHEMA data8 TO PUBLIC;
 CREATE TABLE data8.profile (
     name          text PRIMARY KEY DEFAULT 'default',
     client_id     text NOT NULL,
-    client_secret text NOT NULL,
+    client_secret text,
     api_url       text NOT NULL DEFAULT 'https://api.data-8.co.uk',
     token_url     text NOT NULL DEFAULT 'https://auth.data-8.co.uk/connect/token',
-    scope         text NOT NULL DEFAULT 'BatchApi'
+    scope         text NOT NULL DEFAULT 'BatchApi',
+    client_secret_file text,
+    CONSTRAINT profile_one_secret CHECK ((client_secret IS NULL) <> (client_secret_file IS NULL))
 );
 COMMENT ON TABLE data8.profile IS
     'Data8 credentials and endpoints, one row per profile; readable by the extension owner only (holds client secrets).';
+COMMENT ON COLUMN data8.profile.client_secret_file IS
+    'A file the server reads the client secret from at each use, instead of client_secret.';
 -- secrets: nobody but the owner may read or change profiles
 REVOKE ALL ON data8.profile FROM PUBLIC;
+
+-- Who may use which profile (the extension owner uses every one).
+CREATE TABLE data8.profile_grant (
+    profile text NOT NULL REFERENCES data8.profile (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    grantee regrole NOT NULL,
+    PRIMARY KEY (profile, grantee)
+);
+COMMENT ON TABLE data8.profile_grant IS
+    'The roles each profile is granted to (data8.grant_profile); members of a grantee may use the profile too.';
+REVOKE ALL ON data8.profile_grant FROM PUBLIC;
 
 CREATE VIEW data8.profiles AS
     SELECT name, client_id, api_url, token_url, scope FROM data8.profile;
@@ -34,36 +48,53 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION data8.check_service_url(text, text) IS
     'Returns url if it is a usable Data8 URL (https, or http to a loopback address); raises an error otherwise.';
 
+-- In C: whatever goes wrong, the statement (which holds the secret) is
+-- kept out of the server log (errhidestmt), at any log_min_error_statement.
 CREATE FUNCTION data8.set_profile(
-    name text, client_id text, client_secret text,
-    api_url text DEFAULT NULL, token_url text DEFAULT NULL, scope text DEFAULT NULL)
+    name text, client_id text, client_secret text DEFAULT NULL,
+    api_url text DEFAULT NULL, token_url text DEFAULT NULL, scope text DEFAULT NULL,
+    client_secret_file text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'data8_set_profile'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION data8.set_profile(text, text, text, text, text, text, text) IS
+    'Creates or replaces a Data8 profile: credentials (the secret itself, or a file the server reads it from) and endpoints; NULL URLs and scope keep the current value or the default. A failed call never writes the statement to the server log.';
+REVOKE ALL ON FUNCTION data8.set_profile(text, text, text, text, text, text, text) FROM PUBLIC;
+
+CREATE FUNCTION data8.grant_profile(profile text, role regrole)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF name IS NULL OR client_id IS NULL OR client_secret IS NULL THEN
-        RAISE EXCEPTION 'name, client_id and client_secret must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed';
+    IF profile IS NULL OR role IS NULL THEN
+        RAISE EXCEPTION 'profile and role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF api_url IS NOT NULL THEN PERFORM data8.check_service_url(api_url, 'api_url'); END IF;
-    IF token_url IS NOT NULL THEN PERFORM data8.check_service_url(token_url, 'token_url'); END IF;
-    INSERT INTO data8.profile AS p (name, client_id, client_secret, api_url, token_url, scope)
-    VALUES (set_profile.name, set_profile.client_id, set_profile.client_secret,
-            coalesce(set_profile.api_url, 'https://api.data-8.co.uk'),
-            coalesce(set_profile.token_url, 'https://auth.data-8.co.uk/connect/token'),
-            coalesce(set_profile.scope, 'BatchApi'))
-    ON CONFLICT ON CONSTRAINT profile_pkey DO UPDATE
-       SET client_id = EXCLUDED.client_id,
-           client_secret = EXCLUDED.client_secret,
-           api_url = coalesce(set_profile.api_url, p.api_url),
-           token_url = coalesce(set_profile.token_url, p.token_url),
-           scope = coalesce(set_profile.scope, p.scope);
+    IF NOT EXISTS (SELECT 1 FROM data8.profile p WHERE p.name OPERATOR(pg_catalog.=) grant_profile.profile) THEN
+        RAISE EXCEPTION 'data8 profile "%" does not exist', profile USING ERRCODE = 'undefined_object';
+    END IF;
+    INSERT INTO data8.profile_grant VALUES (profile, role) ON CONFLICT DO NOTHING;
 END
 $$;
-COMMENT ON FUNCTION data8.set_profile(text, text, text, text, text, text) IS
-    'Creates or replaces a Data8 profile (credentials and endpoints); NULL URLs and scope keep the current value or the default.';
-REVOKE ALL ON FUNCTION data8.set_profile(text, text, text, text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION data8.grant_profile(text, regrole) IS
+    'Lets a role (and its members) use a Data8 profile''s credentials, never seeing them.';
+REVOKE ALL ON FUNCTION data8.grant_profile(text, regrole) FROM PUBLIC;
+
+CREATE FUNCTION data8.revoke_profile(profile text, role regrole)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM data8.profile_grant g
+     WHERE g.profile OPERATOR(pg_catalog.=) revoke_profile.profile
+       AND g.grantee OPERATOR(pg_catalog.=) revoke_profile.role;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION data8.revoke_profile(text, regrole) IS
+    'Takes a profile back from a role; false if it was not granted to that role.';
+REVOKE ALL ON FUNCTION data8.revoke_profile(text, regrole) FROM PUBLIC;
 
 -- The wire contract's codes, as users see them.  The C code holds the same
 -- mapping (src/contract.c); data8.contract_codes() shows it for a test.

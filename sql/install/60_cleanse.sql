@@ -1,12 +1,17 @@
 -- data8 install script, part 60: cleansing tables in place, tracked runs,
 -- and scheduling with pg_cron.
 --
--- These are PL/pgSQL on top of the C functions, with the caller's rights.
--- pg_cron runs them as whoever scheduled them, often a superuser, so each
--- pins search_path to pg_catalog, pg_temp: an object planted in another
--- schema cannot hijack them (data8.sync(), whose COMMITs forbid a SET
--- clause, sets it for each of its transactions).  A filter is evaluated
--- under that search_path too: qualify your own functions in it.
+-- The run machinery is in C (src/run.c, src/run_apply.c): it writes
+-- data8.runs and data8.run_rows with the extension owner's rights, reads
+-- and updates the target with the run owner's rights alone (sync() switches
+-- to the owner in a security-restricted operation, as REFRESH MATERIALIZED
+-- VIEW does), and keeps a fingerprint of each row sent so that a row
+-- edited since is never overwritten.  Users read their own runs (row
+-- security) and write their own schedules; nothing else.
+-- cleanse_columns() and the schedule routines are PL/pgSQL with the
+-- caller's rights and a pinned search_path: an object planted in another
+-- schema cannot hijack them.  A filter is evaluated under that search_path
+-- too: qualify your own functions in it.
 
 -- One row per cleansing run, for cleanse_table(), submit_cleanse() and the
 -- scheduler.  Kept by pg_dump (pg_extension_config_dump below).
@@ -36,19 +41,85 @@ CREATE TABLE data8.runs (
     apply_started_at timestamptz,
     fetched_at      timestamptz,
     finished_at     timestamptz,
-    error           text
+    error           text,
+    owner           name NOT NULL DEFAULT CURRENT_USER,
+    profile         text,
+    attempts        integer NOT NULL DEFAULT 0,
+    rows_conflicted bigint,
+    rows_deleted    bigint,
+    rows_unexpected bigint,
+    fields          text[],
+    column_map      jsonb,
+    extra_inputs    jsonb,
+    keep_datasets   boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE data8.runs IS
-    'Cleansing runs: what was sent, the Data8 job and datasets, counts, timings, and the error of a failed run.';
+    'Cleansing runs: who ran what with which profile, the Data8 job and datasets, counts, timings, and the error of a failed run. Each role sees its own.';
+COMMENT ON COLUMN data8.runs.fields IS
+    'The dataset field each of columns was sent as (see column_map).';
+COMMENT ON COLUMN data8.runs.rows_conflicted IS
+    'Rows edited since they were sent: left as the user wrote them.';
+COMMENT ON COLUMN data8.runs.rows_deleted IS
+    'Rows deleted since they were sent: not brought back.';
+COMMENT ON COLUMN data8.runs.rows_unexpected IS
+    'Output rows whose key was not sent (or came twice): never applied.';
+COMMENT ON COLUMN data8.runs.rows_missing IS
+    'Rows sent that the output does not hold: not updated.';
+COMMENT ON COLUMN data8.runs.attempts IS
+    'Syncs that met a transient error (connection, 429/5xx, timeout, deadlock, lock timeout) and left the run for the next sync.';
 CREATE INDEX runs_unfinished ON data8.runs (id) WHERE state IN ('uploading', 'submitted', 'applying');
 SELECT pg_catalog.pg_extension_config_dump('data8.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('data8.runs_id_seq', '');
--- runs name tables and jobs but hold no secret: everyone may read them
-GRANT SELECT ON data8.runs TO PUBLIC;
+-- a role reads its own runs (the extension owner, who owns the table, all);
+-- only the run machinery writes them
+ALTER TABLE data8.runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY runs_own ON data8.runs FOR SELECT
+    USING (owner OPERATOR(pg_catalog.=) CURRENT_USER);
+
+-- A run's state only moves forward, and what a run is never changes.
+CREATE FUNCTION data8._runs_forward_only()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rank CONSTANT text[] := '{uploading,submitted,applying,done}';
+BEGIN
+    IF OLD.state OPERATOR(pg_catalog.=) ANY ('{done,failed}') AND NEW.state IS DISTINCT FROM OLD.state
+       OR pg_catalog.array_position(rank, NEW.state) < pg_catalog.array_position(rank, OLD.state) THEN
+        RAISE EXCEPTION 'data8 run % cannot go from % back to %', OLD.id, OLD.state, NEW.state
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A run is applied at most once; submit a new run instead.';
+    END IF;
+    IF (NEW.target, NEW.key_column, NEW.columns, NEW.owner, NEW.profile, NEW.filter)
+       IS DISTINCT FROM (OLD.target, OLD.key_column, OLD.columns, OLD.owner, OLD.profile, OLD.filter) THEN
+        RAISE EXCEPTION 'what data8 run % sends and to whom it belongs cannot change', OLD.id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION data8._runs_forward_only() IS
+    'Internal trigger: a run''s state moves only forward (uploading, submitted, applying, done or failed), and its target, owner and profile never change.';
+CREATE TRIGGER runs_forward_only BEFORE UPDATE ON data8.runs
+    FOR EACH ROW EXECUTE FUNCTION data8._runs_forward_only();
+
+-- The fingerprint of each row a run sent, by key, until the run is applied:
+-- a hash of the record as it went out.  Written and read by the run
+-- machinery only (nobody else has any right on it).
+CREATE TABLE data8.run_rows (
+    run_id      bigint NOT NULL,
+    key         text NOT NULL,
+    fingerprint bigint NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+COMMENT ON TABLE data8.run_rows IS
+    'Fingerprints of the rows sent by unfinished runs, by key: a row is updated only if it still matches what was sent.';
+SELECT pg_catalog.pg_extension_config_dump('data8.run_rows', '');
 
 -- The cleansings registered with pg_cron by data8.schedule_cleanse().
 CREATE TABLE data8.schedules (
-    name         text PRIMARY KEY,
+    name         text NOT NULL,
     cron_job_id  bigint,
     target       regclass NOT NULL,
     key_column   name NOT NULL,
@@ -59,44 +130,87 @@ CREATE TABLE data8.schedules (
     parameters   jsonb NOT NULL DEFAULT '{}',
     filter       text,
     timeout      interval NOT NULL,
-    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    owner        name NOT NULL DEFAULT CURRENT_USER,
+    column_map   jsonb,
+    extra_inputs jsonb,
+    keep_datasets boolean NOT NULL DEFAULT false,
+    CONSTRAINT schedules_pkey PRIMARY KEY (owner, name)
 );
 COMMENT ON TABLE data8.schedules IS
-    'Cleansings scheduled with pg_cron (data8.schedule_cleanse); the cron command only names the row.';
+    'Cleansings scheduled with pg_cron (data8.schedule_cleanse); the cron command only names the row. Each role sees and changes its own.';
 SELECT pg_catalog.pg_extension_config_dump('data8.schedules', '');
-GRANT SELECT ON data8.schedules TO PUBLIC;
+-- a schedule runs with its owner's rights (the pg_cron job is hers), so a
+-- role may write her own rows, and only those
+ALTER TABLE data8.schedules ENABLE ROW LEVEL SECURITY;
+CREATE POLICY schedules_own ON data8.schedules
+    USING (owner OPERATOR(pg_catalog.=) CURRENT_USER)
+    WITH CHECK (owner OPERATOR(pg_catalog.=) CURRENT_USER);
 
--- Checks a cleansing request before anything is sent and returns the
--- columns to send, the key first.
-CREATE FUNCTION data8._cleanse_columns(target regclass, key_column name,
-                                       columns name[], filter text)
-RETURNS name[]
+-- What a cleansing would send: checks the request before anything is sent
+-- (a table, a unique key set in every row sent, columns Data8 can carry
+-- under names a dataset accepts) and returns each column with the dataset
+-- field it is sent as, the key first.  column_map maps table columns to
+-- field names; a name no map fixes is an ERROR whose HINT writes the map.
+CREATE FUNCTION data8.cleanse_columns(target regclass, key_column name,
+                                      columns name[] DEFAULT NULL,
+                                      filter text DEFAULT NULL,
+                                      column_map jsonb DEFAULT NULL)
+RETURNS TABLE (column_name name, field text)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    key_type  regtype;
-    result    name[];
-    skipped   name[];
-    missing   name;
-    dup       text;
-    nulls     bigint;
+    key_type   regtype;
+    cols       name[];
+    skipped    name[];
+    missing    text;
+    bad        name[];
+    suggestion text;
+    dup        text;
+    nulls      bigint;
     unique_key boolean;
-    not_null  boolean;
+    not_null   boolean;
 BEGIN
     IF target IS NULL OR key_column IS NULL THEN
         RAISE EXCEPTION 'target and key_column must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                    WHERE c.oid = target AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}')) THEN
+                    WHERE c.oid OPERATOR(pg_catalog.=) target
+                      AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}')) THEN
         RAISE EXCEPTION '% is not a table', target
             USING ERRCODE = 'wrong_object_type',
                   HINT = 'data8.cleanse_table() updates the rows of a table in place.';
     END IF;
+    IF column_map IS NOT NULL THEN
+        IF pg_catalog.jsonb_typeof(column_map) OPERATOR(pg_catalog.<>) 'object' THEN
+            RAISE EXCEPTION 'column_map must be a JSON object'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Map table columns to dataset fields: {"Full Name": "name"}.';
+        END IF;
+        SELECT m.key INTO missing FROM pg_catalog.jsonb_each(column_map) m
+         WHERE pg_catalog.jsonb_typeof(m.value) OPERATOR(pg_catalog.<>) 'string'
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'column_map entry "%" is not a string', missing
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Each entry maps a table column to a dataset field name.';
+        END IF;
+        SELECT m.key INTO missing FROM pg_catalog.jsonb_each_text(column_map) m
+         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid OPERATOR(pg_catalog.=) target
+                              AND a.attname::text OPERATOR(pg_catalog.=) m.key
+                              AND a.attnum > 0 AND NOT a.attisdropped)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'column_map names column "%", which % does not have', missing, target
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END IF;
     SELECT a.atttypid::regtype, a.attnotnull INTO key_type, not_null
       FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid = target AND a.attname OPERATOR(pg_catalog.=) key_column
+     WHERE a.attrelid OPERATOR(pg_catalog.=) target AND a.attname OPERATOR(pg_catalog.=) key_column
        AND a.attnum > 0 AND NOT a.attisdropped;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'column "%" of % does not exist', key_column, target
@@ -109,40 +223,64 @@ BEGIN
     END IF;
 
     IF columns IS NULL THEN
-        -- all the columns a dataset can carry, under names it accepts
+        -- all the columns a dataset can carry
         SELECT pg_catalog.array_agg(a.attname ORDER BY a.attnum)
-                   FILTER (WHERE data8.column_type_for(a.atttypid) IS NOT NULL
-                             AND a.attname::text OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]*$'),
+                   FILTER (WHERE data8.column_type_for(a.atttypid) IS NOT NULL),
                pg_catalog.array_agg(a.attname ORDER BY a.attnum)
-                   FILTER (WHERE data8.column_type_for(a.atttypid) IS NULL
-                              OR a.attname::text OPERATOR(pg_catalog.!~) '^[a-z][a-z0-9_]*$')
-          INTO result, skipped
+                   FILTER (WHERE data8.column_type_for(a.atttypid) IS NULL)
+          INTO cols, skipped
           FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped;
+         WHERE a.attrelid OPERATOR(pg_catalog.=) target AND a.attnum > 0 AND NOT a.attisdropped;
         IF skipped IS NOT NULL THEN
-            RAISE NOTICE 'data8: columns % of % are not sent: Data8 cannot hold their names or types', skipped, target
+            RAISE NOTICE 'data8: columns % of % are not sent: Data8 cannot hold their types', skipped, target
                 USING HINT = 'Pass columns => ARRAY[...] to choose the columns yourself.';
         END IF;
     ELSE
         SELECT c INTO missing FROM pg_catalog.unnest(columns) AS c
          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                            WHERE a.attrelid = target AND a.attname OPERATOR(pg_catalog.=) c
+                            WHERE a.attrelid OPERATOR(pg_catalog.=) target
+                              AND a.attname OPERATOR(pg_catalog.=) c
                               AND a.attnum > 0 AND NOT a.attisdropped)
          LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION 'column "%" of % does not exist', missing, target
                 USING ERRCODE = 'undefined_column';
         END IF;
-        result := columns;
+        cols := columns;
     END IF;
-    result := ARRAY[key_column] OPERATOR(pg_catalog.||) pg_catalog.array_remove(result, key_column);
+    cols := ARRAY[key_column] OPERATOR(pg_catalog.||) pg_catalog.array_remove(cols, key_column);
+
+    -- every column travels under a valid dataset field name
+    SELECT pg_catalog.array_agg(c ORDER BY o),
+           pg_catalog.string_agg(pg_catalog.format('"%s": "%s"', pg_catalog.replace(c, '"', '\"'),
+               CASE WHEN s OPERATOR(pg_catalog.~) '^[a-z]' THEN s ELSE 'f_' OPERATOR(pg_catalog.||) s END),
+               ', ' ORDER BY o)
+      INTO bad, suggestion
+      FROM (SELECT c, o, pg_catalog.left(pg_catalog.btrim(
+                   pg_catalog.regexp_replace(pg_catalog.lower(c::text), '[^a-z0-9]+', '_', 'g'), '_'), 90) AS s
+              FROM pg_catalog.unnest(cols) WITH ORDINALITY AS u(c, o)) n
+     WHERE coalesce(column_map ->> c::text, c::text) OPERATOR(pg_catalog.!~) '^[a-z][a-z0-9_]{0,99}$';
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'columns % of % have no valid Data8 field name', bad, target
+            USING ERRCODE = 'invalid_name',
+                  DETAIL = 'Dataset field names are lower case letters, digits and underscores, starting with a letter.',
+                  HINT = pg_catalog.format('Map them to the workflow''s field names with column_map => ''{%s}''.', suggestion);
+    END IF;
+    SELECT f INTO dup FROM (SELECT coalesce(column_map ->> c::text, c::text) AS f
+                              FROM pg_catalog.unnest(cols) AS c) x
+     GROUP BY f HAVING pg_catalog.count(*) > 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'two columns of % would be sent as field "%"', target, dup
+            USING ERRCODE = 'duplicate_column',
+                  HINT = 'Give each column its own field name in column_map.';
+    END IF;
 
     -- output rows are matched to table rows by key: it must be unique in the
-    -- whole table (the update matches all rows), and set in the rows sent
+    -- whole table, and set in the rows sent
     SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-                    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid
+                    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
                                                   AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
-                   WHERE i.indrelid = target AND i.indisunique AND i.indnkeyatts = 1
+                   WHERE i.indrelid OPERATOR(pg_catalog.=) target AND i.indisunique AND i.indnkeyatts = 1
                      AND i.indpred IS NULL AND i.indexprs IS NULL
                      AND a.attname OPERATOR(pg_catalog.=) key_column)
       INTO unique_key;
@@ -165,209 +303,15 @@ BEGIN
             RAISE EXCEPTION 'key column "%" of % is NULL in % of the rows to send', key_column, target, nulls
                 USING ERRCODE = 'not_null_violation',
                       HINT = pg_catalog.format('Rows without a key cannot be matched; add filter => %L.',
-                                               pg_catalog.quote_ident(key_column) || ' IS NOT NULL');
+                                               pg_catalog.quote_ident(key_column) OPERATOR(pg_catalog.||) ' IS NOT NULL');
         END IF;
     END IF;
-    RETURN result;
+    RETURN QUERY SELECT c, coalesce(column_map ->> c::text, c::text)
+                   FROM pg_catalog.unnest(cols) WITH ORDINALITY AS u(c, o) ORDER BY o;
 END
 $$;
-COMMENT ON FUNCTION data8._cleanse_columns(regclass, name, name[], text) IS
-    'Internal: checks a cleansing request (table, unique non-NULL key, columns) and returns the columns to send, key first.';
-
--- Starts a run: checks, records it, uploads the rows, starts the job.
-CREATE FUNCTION data8._cleanse_start(target regclass, key_column name, workflow text,
-                                     input_name text, output_name text, columns name[],
-                                     parameters jsonb, filter text, timeout interval,
-                                     schedule_name text)
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    cols     name[];
-    run_id   bigint;
-    slug     text;
-    suffix   text;
-    qualified text;
-    dataset  text;
-    job      text;
-    summary  data8.upload_summary;
-BEGIN
-    IF workflow IS NULL OR workflow OPERATOR(pg_catalog.=) '' THEN
-        RAISE EXCEPTION 'workflow must not be empty' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF input_name IS NULL OR output_name IS NULL THEN
-        RAISE EXCEPTION 'input_name and output_name must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF timeout IS NULL OR timeout <= interval '0' THEN
-        RAISE EXCEPTION 'timeout must be positive' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF parameters IS NOT NULL AND pg_catalog.jsonb_typeof(parameters) OPERATOR(pg_catalog.<>) 'object' THEN
-        RAISE EXCEPTION 'parameters must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    cols := data8._cleanse_columns(target, key_column, columns, filter);
-
-    INSERT INTO data8.runs (target, key_column, workflow, input_name, output_name, columns,
-                            parameters, filter, timeout, schedule_name)
-    VALUES (target, key_column, workflow, input_name, output_name, cols,
-            coalesce(parameters, '{}'), filter, timeout, schedule_name)
-    RETURNING id INTO run_id;
-
-    -- names: unique (a random suffix: deleted names are never reusable, and
-    -- other databases may share the account), and traceable to table and run
-    SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) c.relname,
-           pg_catalog.lower(c.relname)
-      INTO qualified, slug
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = target;
-    slug := pg_catalog.left(pg_catalog.regexp_replace(slug, '[^a-z0-9_]+', '_', 'g'), 40);
-    IF slug OPERATOR(pg_catalog.!~) '^[a-z]' THEN
-        slug := 't' OPERATOR(pg_catalog.||) slug;
-    END IF;
-    suffix := pg_catalog.left(pg_catalog.md5(pg_catalog.random()::text
-                                             OPERATOR(pg_catalog.||) pg_catalog.clock_timestamp()::text), 8);
-    dataset := pg_catalog.format('d8_%s_r%s_%s', slug, run_id, suffix);
-    job := pg_catalog.format('data8 %s run %s %s',
-                             pg_catalog.translate(qualified, '/:*?"<>|\', '_________'), run_id, suffix);
-
-    summary := data8.upload_dataset(dataset,
-        pg_catalog.format('SELECT %s FROM %s WHERE (%s)',
-                          (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ')
-                             FROM pg_catalog.unnest(cols) AS c),
-                          target, coalesce(filter, 'true')));
-    PERFORM data8.start_job(job, workflow, pg_catalog.jsonb_build_object(input_name, dataset),
-                            coalesce(parameters, '{}'));
-
-    UPDATE data8.runs
-       SET state = 'submitted', job_name = job, input_dataset = dataset,
-           rows_sent = summary.records, submitted_at = pg_catalog.clock_timestamp()
-     WHERE id = run_id;
-    RETURN run_id;
-END
-$$;
-COMMENT ON FUNCTION data8._cleanse_start(regclass, name, text, text, text, name[], jsonb, text, interval, text) IS
-    'Internal: records a run, uploads the table''s rows and starts the Data8 job; returns the run id.';
-
--- Applies a completed run's output to its table: one UPDATE by key.
-CREATE FUNCTION data8._cleanse_apply(run_id bigint)
-RETURNS data8.runs
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r         data8.runs;
-    j         data8.job;
-    out       text;
-    ocols     jsonb;
-    keydef    text;
-    coldefs   text;
-    setcols   text;
-    ocolsl    text;
-    tcolsl    text;
-    tmp       text;
-    n_out     bigint;
-    n_matched bigint;
-    n_updated bigint := 0;
-    missing   bigint;
-    dup       text;
-    sample    text;
-BEGIN
-    SELECT * INTO STRICT r FROM data8.runs WHERE id OPERATOR(pg_catalog.=) run_id;
-    UPDATE data8.runs SET apply_started_at = pg_catalog.clock_timestamp()
-     WHERE id OPERATOR(pg_catalog.=) run_id;
-    j := data8.job(r.job_name);
-    IF j.state OPERATOR(pg_catalog.<>) 'completed' THEN
-        RAISE EXCEPTION 'Data8 job "%" is %, not completed', r.job_name, j.state
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    out := j.output_datasets ->> r.output_name;
-    IF out IS NULL THEN
-        RAISE EXCEPTION 'Data8 job "%" has no output "%"', r.job_name, r.output_name
-            USING ERRCODE = 'undefined_object',
-                  DETAIL = pg_catalog.format('Its outputs are %s.', coalesce(j.output_datasets, '{}')),
-                  HINT = 'Set output_name to the workflow''s output key.';
-    END IF;
-    ocols := (data8.dataset(out)).columns;
-    IF NOT ocols ? r.key_column THEN
-        RAISE EXCEPTION 'output dataset "%" has no key column "%"', out, r.key_column
-            USING ERRCODE = 'undefined_column',
-                  HINT = 'The workflow must return the key column to match rows.';
-    END IF;
-
-    -- the key and the columns both in the output and in the table
-    SELECT pg_catalog.format('%I %s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod))
-      INTO keydef
-      FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid = r.target AND a.attname OPERATOR(pg_catalog.=) r.key_column;
-    SELECT pg_catalog.string_agg(pg_catalog.format('%I %s', a.attname,
-                                 pg_catalog.format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum),
-           pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
-           pg_catalog.string_agg('o.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
-           pg_catalog.string_agg('t.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
-      INTO coldefs, setcols, ocolsl, tcolsl
-      FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid = r.target AND a.attnum > 0 AND NOT a.attisdropped
-       AND a.attgenerated OPERATOR(pg_catalog.=) ''
-       AND a.attname OPERATOR(pg_catalog.<>) r.key_column
-       AND ocols ? a.attname;
-
-    -- the output, converted to the table's types (an ERROR leaves the table as it was)
-    tmp := 'data8_output_' OPERATOR(pg_catalog.||) r.id;
-    EXECUTE pg_catalog.format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT * FROM data8.fetch_output(%L) AS o(%s)',
-                              tmp, out, pg_catalog.concat_ws(', ', keydef, coldefs));
-    GET DIAGNOSTICS n_out = ROW_COUNT;
-    UPDATE data8.runs SET fetched_at = pg_catalog.clock_timestamp()
-     WHERE id OPERATOR(pg_catalog.=) r.id;
-    EXECUTE pg_catalog.format('SELECT o.%I::text FROM pg_temp.%I o GROUP BY 1 HAVING pg_catalog.count(*) > 1 LIMIT 1',
-                              r.key_column, tmp)
-       INTO dup;
-    IF dup IS NOT NULL THEN
-        RAISE EXCEPTION 'output dataset "%" holds key % more than once', out, dup
-            USING ERRCODE = 'cardinality_violation',
-                  HINT = 'Nothing was updated; check the workflow''s output.';
-    END IF;
-    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM pg_temp.%I o JOIN %s t ON t.%I = o.%I',
-                              tmp, r.target, r.key_column, r.key_column)
-       INTO n_matched;
-
-    UPDATE data8.runs SET state = 'applying', output_dataset = out WHERE id OPERATOR(pg_catalog.=) r.id;
-    IF setcols IS NOT NULL THEN
-        EXECUTE pg_catalog.format('UPDATE %s AS t SET (%s) = ROW(%s) FROM pg_temp.%I AS o '
-                                  'WHERE t.%I = o.%I AND ROW(%s) IS DISTINCT FROM ROW(%s)',
-                                  r.target, setcols, ocolsl, tmp, r.key_column, r.key_column,
-                                  tcolsl, ocolsl);
-        GET DIAGNOSTICS n_updated = ROW_COUNT;
-    END IF;
-
-    -- rows sent that came back without a match are reported, never dropped silently
-    missing := GREATEST(r.rows_sent - n_matched, 0);
-    IF missing > 0 THEN
-        EXECUTE pg_catalog.format('SELECT pg_catalog.string_agg(k, '', '') FROM (SELECT t.%I::text AS k FROM %s t '
-                                  'WHERE (%s) AND NOT EXISTS (SELECT 1 FROM pg_temp.%I o WHERE o.%I = t.%I) '
-                                  'ORDER BY 1 LIMIT 5) s',
-                                  r.key_column, r.target, coalesce(r.filter, 'true'), tmp,
-                                  r.key_column, r.key_column)
-           INTO sample;
-        RAISE WARNING 'data8: % of the % rows sent by run % are missing from the output',
-                      missing, r.rows_sent, r.id
-            USING DETAIL = pg_catalog.format('Missing keys include: %s.', coalesce(sample, '(none found now)')),
-                  HINT = 'These rows were not updated. The workflow may have changed or dropped their keys.';
-    END IF;
-    EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', tmp);
-
-    UPDATE data8.runs
-       SET state = 'done', rows_updated = n_updated, rows_unchanged = n_matched - n_updated,
-           rows_missing = missing, finished_at = pg_catalog.clock_timestamp(), error = NULL
-     WHERE id OPERATOR(pg_catalog.=) r.id
-    RETURNING * INTO r;
-    RAISE NOTICE 'data8: run % cleansed %: % rows sent, % updated, % unchanged, % missing from the output',
-                 r.id, r.target, r.rows_sent, r.rows_updated, r.rows_unchanged, r.rows_missing;
-    RETURN r;
-END
-$$;
-COMMENT ON FUNCTION data8._cleanse_apply(bigint) IS
-    'Internal: fetches a completed run''s output and updates its table by key in one statement; records the counts.';
+COMMENT ON FUNCTION data8.cleanse_columns(regclass, name, name[], text, jsonb) IS
+    'What a cleansing of target would send: each column with the dataset field it travels as, the key first; checks the table, the key and the names before anything is sent.';
 
 CREATE PROCEDURE data8.cleanse_table(target regclass, key_column name, workflow text,
                                      input_name text DEFAULT 'Input',
@@ -375,23 +319,14 @@ CREATE PROCEDURE data8.cleanse_table(target regclass, key_column name, workflow 
                                      columns name[] DEFAULT NULL,
                                      parameters jsonb DEFAULT '{}',
                                      filter text DEFAULT NULL,
-                                     timeout interval DEFAULT '1 hour')
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    run_id bigint;
-    job    text;
-BEGIN
-    run_id := data8._cleanse_start(target, key_column, workflow, input_name, output_name,
-                                   columns, parameters, filter, timeout, NULL);
-    SELECT r.job_name INTO job FROM data8.runs r WHERE r.id OPERATOR(pg_catalog.=) run_id;
-    PERFORM data8.wait_for_job(job, timeout);
-    PERFORM data8._cleanse_apply(run_id);
-END
-$$;
-COMMENT ON PROCEDURE data8.cleanse_table(regclass, name, text, text, text, name[], jsonb, text, interval) IS
-    'Cleanses a table in place: uploads its rows, runs the workflow, waits, and updates the rows by key in the same transaction (a failure leaves the table as it was). The run is recorded in data8.runs.';
+                                     timeout interval DEFAULT '1 hour',
+                                     column_map jsonb DEFAULT NULL,
+                                     extra_inputs jsonb DEFAULT NULL,
+                                     keep_datasets boolean DEFAULT false)
+AS 'MODULE_PATHNAME', 'data8_cleanse_table'
+LANGUAGE C;
+COMMENT ON PROCEDURE data8.cleanse_table(regclass, name, text, text, text, name[], jsonb, text, interval, jsonb, jsonb, boolean) IS
+    'Cleanses a table in place: uploads its rows, runs the workflow, waits, and updates in the same transaction the rows that nobody changed meanwhile (a failure leaves the table as it was). The run is recorded in data8.runs.';
 
 CREATE FUNCTION data8.submit_cleanse(target regclass, key_column name, workflow text,
                                      input_name text DEFAULT 'Input',
@@ -399,109 +334,30 @@ CREATE FUNCTION data8.submit_cleanse(target regclass, key_column name, workflow 
                                      columns name[] DEFAULT NULL,
                                      parameters jsonb DEFAULT '{}',
                                      filter text DEFAULT NULL,
-                                     timeout interval DEFAULT '1 hour')
+                                     timeout interval DEFAULT '1 hour',
+                                     column_map jsonb DEFAULT NULL,
+                                     extra_inputs jsonb DEFAULT NULL,
+                                     keep_datasets boolean DEFAULT false)
 RETURNS bigint
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT data8._cleanse_start(target, key_column, workflow, input_name, output_name,
-                                columns, parameters, filter, timeout, NULL)
-$$;
-COMMENT ON FUNCTION data8.submit_cleanse(regclass, name, text, text, text, name[], jsonb, text, interval) IS
-    'Uploads a table''s rows and starts the Data8 job, records the run in data8.runs and returns its id at once; CALL data8.sync() applies the output later.';
+AS 'MODULE_PATHNAME', 'data8_submit_cleanse'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION data8.submit_cleanse(regclass, name, text, text, text, name[], jsonb, text, interval, jsonb, jsonb, boolean) IS
+    'Uploads a table''s rows with their fingerprints and starts the Data8 job, records the run in data8.runs and returns its id at once; CALL data8.sync() applies the output later.';
 
 CREATE PROCEDURE data8.sync()
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    r        data8.runs;
-    j        data8.job;
-    last_id  bigint := 0;
-    msg      text;
-    detail   text;
-    code     text;
-BEGIN
-    LOOP
-        -- a SET clause would forbid the COMMITs: pin search_path per transaction
-        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-        -- one run at a time, locked: a concurrent sync skips it
-        SELECT * INTO r FROM data8.runs
-         WHERE state OPERATOR(pg_catalog.=) ANY ('{submitted,applying}')
-           AND id > last_id
-         ORDER BY id LIMIT 1
-           FOR UPDATE SKIP LOCKED;
-        EXIT WHEN NOT FOUND;
-        last_id := r.id;
-        BEGIN
-            j := data8.job(r.job_name);
-            IF j.state OPERATOR(pg_catalog.=) 'completed' THEN
-                PERFORM data8._cleanse_apply(r.id);
-            ELSIF j.state OPERATOR(pg_catalog.=) ANY ('{failed,cancelled}') THEN
-                UPDATE data8.runs
-                   SET state = 'failed', finished_at = pg_catalog.now(),
-                       error = pg_catalog.format('Data8 job "%s" %s: %s', r.job_name, j.state,
-                                                 coalesce(j.message, 'no message'))
-                 WHERE id OPERATOR(pg_catalog.=) r.id;
-                RAISE WARNING 'data8: run % failed: its Data8 job %', r.id, j.state
-                    USING DETAIL = coalesce(j.message, 'Data8 gave no message.');
-            ELSIF pg_catalog.now() > r.submitted_at + r.timeout THEN
-                UPDATE data8.runs
-                   SET state = 'failed', finished_at = pg_catalog.now(),
-                       error = pg_catalog.format('timed out after %s; Data8 job "%s" was still %s',
-                                                 r.timeout, r.job_name, j.state)
-                 WHERE id OPERATOR(pg_catalog.=) r.id;
-            END IF;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL, code = RETURNED_SQLSTATE;
-            IF pg_catalog.left(code, 2) OPERATOR(pg_catalog.=) '08' THEN
-                -- the service could not be reached: try again at the next sync
-                RAISE WARNING 'data8: run % not synced: %', r.id, msg;
-            ELSE
-                -- the apply was rolled back: the table is as it was
-                UPDATE data8.runs
-                   SET state = 'failed', finished_at = pg_catalog.now(),
-                       error = msg OPERATOR(pg_catalog.||) coalesce(E'\n' OPERATOR(pg_catalog.||) detail, '')
-                 WHERE id OPERATOR(pg_catalog.=) r.id;
-                RAISE WARNING 'data8: run % failed: %', r.id, msg USING DETAIL = coalesce(detail, '');
-            END IF;
-        END;
-        COMMIT;
-    END LOOP;
-END
-$$;
+AS 'MODULE_PATHNAME', 'data8_sync'
+LANGUAGE C;
 COMMENT ON PROCEDURE data8.sync() IS
-    'Polls every unfinished run, applies each completed one exactly once and marks failed ones, committing after each run.';
+    'Polls the caller''s unfinished runs (the extension owner: everyone''s), applies each completed one exactly once with its owner''s rights and profile, committing after each run; one run''s error never stops the others.';
 
 -- The command pg_cron runs for a schedule: starts a run unless the last
 -- one of the same schedule is still unfinished.
 CREATE FUNCTION data8.submit_scheduled(schedule_name text)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    s data8.schedules;
-    busy bigint;
-BEGIN
-    SELECT * INTO s FROM data8.schedules WHERE name OPERATOR(pg_catalog.=) schedule_name;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'data8 schedule "%" does not exist', schedule_name
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    SELECT id INTO busy FROM data8.runs
-     WHERE runs.schedule_name OPERATOR(pg_catalog.=) s.name
-       AND state OPERATOR(pg_catalog.=) ANY ('{uploading,submitted,applying}')
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE NOTICE 'data8: schedule "%" skipped: run % is not finished', s.name, busy;
-        RETURN NULL;
-    END IF;
-    RETURN data8._cleanse_start(s.target, s.key_column, s.workflow, s.input_name, s.output_name,
-                                s.columns, s.parameters, s.filter, s.timeout, s.name);
-END
-$$;
+AS 'MODULE_PATHNAME', 'data8_submit_scheduled'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION data8.submit_scheduled(text) IS
-    'What pg_cron runs for a data8 schedule: submits a run with the schedule''s options, unless its previous run is unfinished.';
+    'What pg_cron runs for a data8 schedule of the caller''s: submits a run with the schedule''s options, unless its previous run is unfinished.';
 
 CREATE FUNCTION data8.schedule_cleanse(schedule_name text, schedule text,
                                        target regclass, key_column name, workflow text,
@@ -510,7 +366,10 @@ CREATE FUNCTION data8.schedule_cleanse(schedule_name text, schedule text,
                                        columns name[] DEFAULT NULL,
                                        parameters jsonb DEFAULT '{}',
                                        filter text DEFAULT NULL,
-                                       timeout interval DEFAULT '1 hour')
+                                       timeout interval DEFAULT '1 hour',
+                                       column_map jsonb DEFAULT NULL,
+                                       extra_inputs jsonb DEFAULT NULL,
+                                       keep_datasets boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -532,29 +391,41 @@ BEGIN
         RAISE EXCEPTION 'workflow, input_name, output_name and a positive timeout are required'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF extra_inputs IS NOT NULL AND pg_catalog.jsonb_typeof(extra_inputs) OPERATOR(pg_catalog.<>) 'object' THEN
+        RAISE EXCEPTION 'extra_inputs must be a JSON object'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Map the workflow''s input keys to existing datasets: {"Accounts": "accounts_2024"}.';
+    END IF;
     -- fail now rather than at night
-    PERFORM data8._cleanse_columns(target, key_column, columns, filter);
+    PERFORM data8.cleanse_columns(target, key_column, columns, filter, column_map);
 
+    -- the caller's own row only (row security): a name another role uses
+    -- is hers, not a way into hers
     INSERT INTO data8.schedules AS s (name, target, key_column, workflow, input_name, output_name,
-                                      columns, parameters, filter, timeout)
+                                      columns, parameters, filter, timeout, column_map,
+                                      extra_inputs, keep_datasets)
     VALUES (schedule_name, target, key_column, workflow, input_name, output_name,
-            columns, coalesce(parameters, '{}'), filter, timeout)
-    ON CONFLICT (name) DO UPDATE
+            columns, coalesce(parameters, '{}'), filter, timeout, column_map,
+            extra_inputs, coalesce(keep_datasets, false))
+    ON CONFLICT ON CONSTRAINT schedules_pkey DO UPDATE
        SET target = EXCLUDED.target, key_column = EXCLUDED.key_column, workflow = EXCLUDED.workflow,
            input_name = EXCLUDED.input_name, output_name = EXCLUDED.output_name,
            columns = EXCLUDED.columns, parameters = EXCLUDED.parameters,
-           filter = EXCLUDED.filter, timeout = EXCLUDED.timeout;
+           filter = EXCLUDED.filter, timeout = EXCLUDED.timeout, column_map = EXCLUDED.column_map,
+           extra_inputs = EXCLUDED.extra_inputs, keep_datasets = EXCLUDED.keep_datasets;
 
-    -- the command names the schedule only: no secret, no SQL of the caller
+    -- the command names the schedule only: no secret, no SQL of the caller;
+    -- pg_cron runs it as the caller, whose schedule it reads
     job_id := cron.schedule('data8 ' OPERATOR(pg_catalog.||) schedule_name, schedule,
                             pg_catalog.format('SELECT data8.submit_scheduled(%L)', schedule_name));
     PERFORM cron.schedule('data8 sync', '* * * * *', 'CALL data8.sync()');
-    UPDATE data8.schedules SET cron_job_id = job_id WHERE name OPERATOR(pg_catalog.=) schedule_name;
+    UPDATE data8.schedules SET cron_job_id = job_id
+     WHERE name OPERATOR(pg_catalog.=) schedule_name AND owner OPERATOR(pg_catalog.=) CURRENT_USER;
     RETURN job_id;
 END
 $$;
-COMMENT ON FUNCTION data8.schedule_cleanse(text, text, regclass, name, text, text, text, name[], jsonb, text, interval) IS
-    'Schedules a cleansing with pg_cron: submits a run on schedule, and data8.sync() every minute applies finished runs. Returns the pg_cron job id.';
+COMMENT ON FUNCTION data8.schedule_cleanse(text, text, regclass, name, text, text, text, name[], jsonb, text, interval, jsonb, jsonb, boolean) IS
+    'Schedules a cleansing with pg_cron as the caller: submits a run on schedule, and data8.sync() every minute applies the caller''s finished runs. Returns the pg_cron job id.';
 
 CREATE FUNCTION data8.unschedule_cleanse(schedule_name text)
 RETURNS boolean
@@ -569,21 +440,24 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Without pg_cron there are no data8 schedules to remove.';
     END IF;
-    DELETE FROM data8.schedules WHERE name OPERATOR(pg_catalog.=) schedule_name RETURNING * INTO s;
+    DELETE FROM data8.schedules
+     WHERE name OPERATOR(pg_catalog.=) schedule_name AND owner OPERATOR(pg_catalog.=) CURRENT_USER
+    RETURNING * INTO s;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
     IF EXISTS (SELECT 1 FROM cron.job WHERE jobid OPERATOR(pg_catalog.=) s.cron_job_id) THEN
         PERFORM cron.unschedule(s.cron_job_id);
     END IF;
-    -- the sync job goes with the last schedule (runs still unfinished can
-    -- be applied with CALL data8.sync())
-    IF NOT EXISTS (SELECT 1 FROM data8.schedules)
-       AND EXISTS (SELECT 1 FROM cron.job WHERE jobname OPERATOR(pg_catalog.=) 'data8 sync') THEN
+    -- the caller's sync job goes with her last schedule (runs still
+    -- unfinished can be applied with CALL data8.sync())
+    IF NOT EXISTS (SELECT 1 FROM data8.schedules WHERE owner OPERATOR(pg_catalog.=) CURRENT_USER)
+       AND EXISTS (SELECT 1 FROM cron.job WHERE jobname OPERATOR(pg_catalog.=) 'data8 sync'
+                                            AND username OPERATOR(pg_catalog.=) CURRENT_USER) THEN
         PERFORM cron.unschedule('data8 sync');
     END IF;
     RETURN true;
 END
 $$;
 COMMENT ON FUNCTION data8.unschedule_cleanse(text) IS
-    'Removes a data8 schedule and its pg_cron job (and the sync job with the last schedule); false if there was none.';
+    'Removes one of the caller''s data8 schedules and its pg_cron job (and the caller''s sync job with her last schedule); false if she has none of that name.';
