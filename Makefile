@@ -34,7 +34,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 META.json: META.json.in $(EXTENSION).control
 	sed 's/@VERSION@/$(EXTVERSION)/g' $< > $@
 
-.PHONY: sim test demo deps bench memcheck memcheck-quick memcheck-cancel fuzz
+.PHONY: sim test demo deps bench memcheck memcheck-quick memcheck-cancel fuzz test-versions
 sim:
 	$(MAKE) -C test/sim
 
@@ -43,6 +43,12 @@ deps:
 
 test:
 	bash test/run-tests.sh
+
+# every supported PostgreSQL version (13 15 17 18): the build with -Werror,
+# the clean pg_regress pass and pg_cron; versions built or fetched into
+# ${XDG_CACHE_HOME:-~/.cache}/data8/pg (test/pg-versions.sh)
+test-versions:
+	bash test/test-versions.sh
 
 demo:
 	bash test/demo.sh

@@ -24,10 +24,19 @@ INSERT INTO contacts (id, name, email, phone, postcode, tags, "Notes") VALUES
     (4, NULL, NULL, NULL, NULL, NULL, NULL),
     (5, 'Already Clean', 'clean@example.com', '+447700900789', 'W1A 1AA', NULL, NULL);
 
--- one statement cleanses the table in place
+-- a column whose name Data8 cannot hold is an ERROR, before anything is
+-- sent, whose HINT writes the column_map that fixes it
 CALL data8.cleanse_table('contacts', 'id', 'CleanseContacts',
                          input_name => 'Contacts', output_name => 'Contacts');
-SELECT id, name, email, phone, postcode, email_valid, phone_valid, tags, "Notes" FROM contacts ORDER BY id;
+SELECT count(*) AS runs FROM data8.runs;
+-- one statement cleanses the table in place ("Notes" travels as "notes")
+CALL data8.cleanse_table('contacts', 'id', 'CleanseContacts',
+                         input_name => 'Contacts', output_name => 'Contacts',
+                         column_map => '{"Notes": "notes"}');
+SELECT * FROM data8.cleanse_columns('contacts', 'id', column_map => '{"Notes": "notes"}');
+-- from here on the column has a name Data8 can hold
+ALTER TABLE contacts RENAME COLUMN "Notes" TO notes;
+SELECT id, name, email, phone, postcode, email_valid, phone_valid, tags, notes FROM contacts ORDER BY id;
 -- the run, with generated names traceable to the table and run
 SELECT id, target, state, workflow, columns, rows_sent, rows_updated, rows_unchanged, rows_missing,
        job_name ~ ('^data8 public\.contacts run ' || id || ' [0-9a-f]{8}$') AS job_name_ok,
@@ -78,7 +87,13 @@ CALL data8.cleanse_table('nope', 'id', 'Echo');
 CALL data8.cleanse_table('contacts', 'nope', 'Echo');
 CALL data8.cleanse_table('contacts', 'tags', 'Echo');
 CALL data8.cleanse_table('contacts', 'id', 'Echo', columns => ARRAY['nope']);
-CALL data8.cleanse_table('contacts', 'id', 'Echo', columns => ARRAY['Notes']);
+CALL data8.cleanse_table('contacts', 'id', 'Echo', column_map => '{"name": "Full Name"}');
+CALL data8.cleanse_table('contacts', 'id', 'Echo', column_map => '{"nope": "x"}');
+CALL data8.cleanse_table('contacts', 'id', 'Echo', column_map => '{"name": 1}');
+CALL data8.cleanse_table('contacts', 'id', 'Echo', column_map => '[1]');
+CALL data8.cleanse_table('contacts', 'id', 'Echo', column_map => '{"name": "email"}');
+CALL data8.cleanse_table('contacts', 'id', 'Echo', extra_inputs => '{"Input": "x"}');
+CALL data8.cleanse_table('contacts', 'id', 'Echo', extra_inputs => '{"Accounts": "Bad Name"}');
 CALL data8.cleanse_table('contacts', 'id', '');
 CALL data8.cleanse_table('contacts', 'id', 'Echo', timeout => '0');
 CALL data8.cleanse_table('contacts', 'id', 'Echo', parameters => '[1]');

@@ -9,6 +9,8 @@ CREATE ROLE d8_user;
 CREATE ROLE d8_admin;
 SELECT data8.grant_usage('d8_user');
 SELECT data8.grant_admin('d8_admin');
+-- and the profile they work with
+SELECT data8.grant_profile('default', 'd8_user'), data8.grant_profile('default', 'd8_admin');
 SELECT data8.grant_usage('no_such_role');
 
 -- what each level may execute

@@ -29,6 +29,11 @@
 #define pg_noreturn pg_attribute_noreturn()
 #endif
 
+/* multiranges came in 14; on 13 no type has this typtype */
+#if PG_VERSION_NUM < 140000
+#define TYPTYPE_MULTIRANGE		'm'
+#endif
+
 /* 15 renamed EmitWarningsOnPlaceholders */
 #if PG_VERSION_NUM < 150000
 #define MarkGUCPrefixReserved(prefix)	EmitWarningsOnPlaceholders(prefix)

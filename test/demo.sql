@@ -53,6 +53,34 @@ SELECT id, target, state, rows_sent, rows_updated, rows_unchanged, rows_missing,
        round(extract(epoch FROM finished_at - created_at)::numeric, 1) AS seconds, job_name
   FROM data8.runs ORDER BY id;
 
+\echo '== A table whose columns are not the workflow''s field names: column_map maps them'
+CREATE TABLE people (
+    "Customer No"  integer PRIMARY KEY,
+    "Full Name"    text,
+    "EmailAddress" text,
+    "PostCode"     text,
+    email_valid    boolean
+);
+INSERT INTO people VALUES
+    (101, '  grace   HOPPER ', 'Grace@Navy.MIL ', 'sw1a1aa', NULL),
+    (102, 'alan turing',       ' ALAN@example.org', 'ec1a  1bb', NULL);
+SELECT * FROM people ORDER BY 1;
+\echo 'unmapped, it is refused before anything is sent, with the map to write:'
+\set ON_ERROR_STOP 0
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+CALL data8.cleanse_table('people', 'Customer No', 'CleanseContacts',
+                         input_name => 'Contacts', output_name => 'Contacts');
+\set SHOW_CONTEXT errors
+\set ON_ERROR_STOP 1
+\echo 'mapped to the fields the workflow knows:'
+SELECT * FROM data8.cleanse_columns('people', 'Customer No',
+    column_map => '{"Customer No": "id", "Full Name": "name", "EmailAddress": "email", "PostCode": "postcode"}');
+CALL data8.cleanse_table('people', 'Customer No', 'CleanseContacts',
+                         input_name => 'Contacts', output_name => 'Contacts',
+                         column_map => '{"Customer No": "id", "Full Name": "name", "EmailAddress": "email", "PostCode": "postcode"}');
+SELECT * FROM people ORDER BY 1;
+
 \echo '== The same, scheduled with pg_cron (every minute here; nightly in real life)'
 UPDATE contacts SET name = upper(name), email = upper(email) WHERE id <= 5;
 SELECT data8.schedule_cleanse('demo-contacts', '* * * * *', 'contacts', 'id', 'CleanseContacts',

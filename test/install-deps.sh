@@ -11,6 +11,7 @@ packages=(
   clang-14 llvm-14 libclang-rt-14-dev
   curl python3 python3-psycopg2 python3-requests valgrind
   debhelper dpkg-dev fakeroot postgresql-server-dev-all
+  bison flex			# PostgreSQL 18 from source (test/pg-versions.sh)
 )
 
 missing=()

@@ -75,6 +75,10 @@ fi
 
 echo "-- secrets: server log, simulator logs, test outputs"
 leaks=0
+# the secret of the failed set_profile calls in sql/runs.sql
+if grep -lF -- "data8-canary-secret" "$server_log"; then
+  echo "FAIL: a failed set_profile wrote its secret to the server log"; leaks=1
+fi
 # the server log and the simulator's logs must hold no secret at all; the
 # test outputs none but the other account's, which the tests type in
 for secret in "$SIM_SECRET" "$SIM_OTHER_SECRET"; do

@@ -4,7 +4,9 @@
 # throwaway PostgreSQL 15 cluster with pg_cron (clean, faulty and
 # background-worker passes, and the secret leak check), fault survival on
 # 100,000 rows, a subset under valgrind, and the Debian package (built,
-# installed, smoke-tested; the tree's build is installed again after it).
+# installed, smoke-tested; the tree's build is installed again after it);
+# then the build with -Werror on PostgreSQL 13 and 17, and the clean pass
+# and pg_cron on 18 (test/test-versions.sh).
 # Exit status 0 only when everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,10 @@ pg_virtualenv -t -v 15 \
   bash test/regress.sh
 stage
 
+echo "== upgrade: every released version, then ALTER EXTENSION data8 UPDATE, equals a fresh install"
+pg_virtualenv -t -v 15 -o shared_preload_libraries=pg_cron bash test/upgrade.sh
+stage
+
 echo "== fault survival: 100,000 rows under each fault, then all together"
 pg_virtualenv -t -v 15 bash test/faults.sh
 stage
@@ -46,6 +52,14 @@ stage
 
 echo "== the Debian package: built, installed with dpkg, smoke-tested (throwaway cluster)"
 bash test/deb-smoke.sh
+stage
+
+echo "== PostgreSQL 13 and 17: the build with -Werror (test/pg-versions.sh, cached)"
+bash test/test-versions.sh --build-only 13 17
+stage
+
+echo "== PostgreSQL 18: the clean pg_regress pass and pg_cron (throwaway cluster)"
+bash test/test-versions.sh 18
 stage
 
 echo "stages: $passed passed, 0 failed"

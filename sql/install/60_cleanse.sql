@@ -72,6 +72,7 @@ SELECT pg_catalog.pg_extension_config_dump('data8.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('data8.runs_id_seq', '');
 -- a role reads its own runs (the extension owner, who owns the table, all);
 -- only the run machinery writes them
+REVOKE ALL ON data8.runs FROM PUBLIC;
 ALTER TABLE data8.runs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY runs_own ON data8.runs FOR SELECT
     USING (owner OPERATOR(pg_catalog.=) CURRENT_USER);
@@ -142,6 +143,7 @@ COMMENT ON TABLE data8.schedules IS
 SELECT pg_catalog.pg_extension_config_dump('data8.schedules', '');
 -- a schedule runs with its owner's rights (the pg_cron job is hers), so a
 -- role may write her own rows, and only those
+REVOKE ALL ON data8.schedules FROM PUBLIC;
 ALTER TABLE data8.schedules ENABLE ROW LEVEL SECURITY;
 CREATE POLICY schedules_own ON data8.schedules
     USING (owner OPERATOR(pg_catalog.=) CURRENT_USER)

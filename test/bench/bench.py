@@ -302,6 +302,45 @@ def run_cleanse(table, rows):
     return res
 
 
+def run_fingerprints(table, rows):
+    """What the fingerprints cost: the same rows uploaded by upload_dataset
+    (no fingerprints) and by submit_cleanse (fingerprints written to
+    data8.run_rows), in one session each; the disk data8.run_rows takes
+    for them; and the sync that applies them."""
+    restart_cluster()
+    conn = connect(True)
+    cur = conn.cursor()
+    cur.execute("SET data8.parallel_requests = %s", (PARALLEL,))
+    cur.execute("SET data8.poll_interval = %s", (CLEANSE_POLL,))
+    cur.execute("SELECT pg_catalog.pg_total_relation_size('data8.run_rows')")
+    empty = cur.fetchone()[0]
+    t0 = time.monotonic()
+    cur.execute("SELECT records FROM data8.upload_dataset(%s, %s)",
+                ("fp_plain_%d" % int(time.time() * 1000), "SELECT * FROM " + table))
+    plain_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    cur.execute("SELECT data8.submit_cleanse(%s, 'qty', 'Echo')", (table,))
+    run_id = cur.fetchone()[0]
+    submit_s = time.monotonic() - t0
+    cur.execute("SELECT pg_catalog.pg_total_relation_size('data8.run_rows'),"
+                " pg_catalog.pg_relation_size('data8.run_rows'), count(*)"
+                " FROM data8.run_rows WHERE run_id = %s", (run_id,))
+    total, heap, n = cur.fetchone()
+    cur.execute("SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = %s",
+                (run_id,))
+    t0 = time.monotonic()
+    cur.execute("CALL data8.sync()")
+    sync_s = time.monotonic() - t0
+    cur.execute("SELECT state, rows_updated, rows_unchanged, rows_conflicted FROM data8.runs"
+                " WHERE id = %s", (run_id,))
+    state, updated, unchanged, conflicted = cur.fetchone()
+    conn.close()
+    return {"rows": rows, "plain_upload_s": plain_s, "submit_s": submit_s, "sync_s": sync_s,
+            "fingerprints": n, "disk_bytes": total - empty, "heap_bytes": heap,
+            "state": state, "updated": updated, "unchanged": unchanged,
+            "conflicted": conflicted}
+
+
 def run_serial():
     url, sim_pid, client_id, secret = sim_env()
     conn = connect()
@@ -411,6 +450,8 @@ def run(latency):
             log("cleanse_table(%s, 'qty', 'Echo'), %d rows, after a cluster restart"
                 % (table, rows))
             res[key] = run_cleanse(table, rows)
+        log("fingerprint cost: upload_dataset vs submit_cleanse of %s, then sync" % "bench_c")
+        res["fingerprints"] = run_fingerprints("bench_c", ROWS)
     with open(os.path.join(WORK, "results-%d.json" % latency), "w") as f:
         json.dump(res, f, indent=1)
 
@@ -558,9 +599,10 @@ def report():
         print("seconds: the CALL's wall time; the split is from its data8.runs row: upload ="
               " submitted_at - created_at,")
         print("job = apply_started_at - submitted_at (includes polling), fetch = fetched_at -"
-              " apply_started_at,")
-        print("update = finished_at - fetched_at; other = seconds - the four (checks, commit,"
-              " round trip).")
+              " apply_started_at: the apply,")
+        print("fetch, fingerprint check and update interleaved a page at a time; update ="
+              " finished_at - fetched_at;")
+        print("other = seconds - the four (checks, commit, round trip).")
         print()
         cs, cl = r0["cleanse_small"], r0["cleanse"]
         print("Backend memory of the cleanse_table sessions")
@@ -574,6 +616,22 @@ def report():
              "(RssAnon %+.1f MB)" % da)
         line("cleanse_table with Echo: 0 updated, all unchanged", "yes" if echo_ok else "no",
              "yes", echo_ok)
+    if r0 and "fingerprints" in r0:
+        f = r0["fingerprints"]
+        print()
+        print("Fingerprints (issue 10): %s rows of bench_c, one session, after a cluster restart"
+              % fmt_int(f["rows"]))
+        print("-" * W)
+        print("upload_dataset (no fingerprints)      %7.2f s" % f["plain_upload_s"])
+        print("submit_cleanse (upload + fingerprints) %6.2f s   ratio %.2fx" % (
+            f["submit_s"], f["submit_s"] / f["plain_upload_s"] if f["plain_upload_s"] else 0))
+        print("data8.run_rows on disk                 %6.1f MB (heap %.1f MB, %s fingerprints,"
+              " %.0f bytes each)" % (f["disk_bytes"] / 1e6, f["heap_bytes"] / 1e6,
+                                     fmt_int(f["fingerprints"]),
+                                     f["disk_bytes"] / max(f["fingerprints"], 1)))
+        print("sync (fetch, compare, apply)           %6.2f s   state %s, %s updated, %s unchanged,"
+              " %s conflicted" % (f["sync_s"], f["state"], fmt_int(f["updated"]),
+                                  fmt_int(f["unchanged"]), fmt_int(f["conflicted"])))
         for c in (cs, cl):
             for n in c.get("notices", []):
                 if not n.startswith("NOTICE:  data8: run"):

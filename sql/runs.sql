@@ -1,0 +1,222 @@
+-- runs: a cleansing run never costs an edit and never lends anyone's rights
+-- (DESIGN.md section 5).  The attacker is a role with only
+-- data8.grant_usage(); the victims are a superuser's sync() and another
+-- role's schedule.
+\set VERBOSITY default
+SELECT data8.set_profile('default', 'test-client', current_setting('data8_test.secret'),
+       api_url => current_setting('data8_test.sim_url'),
+       token_url => current_setting('data8_test.sim_url') || '/connect/token');
+SET data8.poll_interval = '50ms';
+CREATE EXTENSION IF NOT EXISTS dblink;
+CREATE FUNCTION other_session() RETURNS text LANGUAGE sql AS $$
+    SELECT 'dbname=' || current_database() || ' host=' || split_part(current_setting('unix_socket_directories'), ',', 1)
+           || ' port=' || current_setting('port') $$;
+
+-- 1. lost updates: rows edited or deleted while the job runs are left as
+-- the user made them
+CREATE TABLE crm (id int PRIMARY KEY, name text, email text);
+INSERT INTO crm SELECT g, ' ann  lee ' || g, 'ANN' || g || '@EXAMPLE.COM' FROM generate_series(1, 12) g;
+SELECT data8.submit_cleanse('crm', 'id', 'CleanseContacts', 'Contacts', 'Contacts') AS run \gset
+UPDATE crm SET name = 'typed by a user' WHERE id = 7;
+DELETE FROM crm WHERE id = 9;
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :run;
+CALL data8.sync();
+SELECT * FROM crm WHERE id IN (6, 7, 8, 9) ORDER BY id;
+SELECT state, rows_sent, rows_updated, rows_unchanged, rows_conflicted, rows_deleted, rows_missing, rows_unexpected
+  FROM data8.runs WHERE id = :run;
+-- the fingerprints are gone with the run, and so are its datasets
+SELECT count(*) AS fingerprints_left FROM data8.run_rows WHERE run_id = :run;
+SELECT count(*) AS datasets_left FROM data8.runs r JOIN data8.datasets() d
+    ON d.name IN (r.input_dataset, r.output_dataset) WHERE r.id = :run;
+
+-- the same in one transaction: another session edits row 3 while
+-- cleanse_table runs (it holds the row until the apply waits for it)
+SELECT dblink_connect('b', other_session());
+SELECT dblink_exec('b', 'BEGIN');
+SELECT dblink_exec('b', 'UPDATE crm SET email = ''mine@b.example'' WHERE id = 3');
+SELECT dblink_send_query('b', 'SELECT pg_sleep(2); COMMIT');
+CALL data8.cleanse_table('crm', 'id', 'CleanseContacts', 'Contacts', 'Contacts', keep_datasets => true);
+SELECT dblink_disconnect('b');
+SELECT id, name, email FROM crm WHERE id IN (2, 3) ORDER BY id;
+SELECT rows_updated, rows_unchanged, rows_conflicted FROM data8.runs ORDER BY id DESC LIMIT 1;
+-- keep_datasets => true keeps them
+SELECT count(*) AS datasets_kept FROM data8.runs r JOIN data8.datasets() d
+    ON d.name IN (r.input_dataset, r.output_dataset) WHERE r.id = (SELECT max(id) FROM data8.runs);
+
+-- 6. keys are matched by key, not by count: the workflow lower-cases a key
+-- into one that was not sent; that row is never overwritten
+CREATE TABLE mails (email text PRIMARY KEY, name text);
+INSERT INTO mails VALUES ('B@Example.com', 'sent'), ('b@example.com', 'not sent');
+CALL data8.cleanse_table('mails', 'email', 'CleanseContacts', 'Contacts', 'Contacts',
+                         filter => 'email <> ''b@example.com''');
+TABLE mails ORDER BY email;
+SELECT rows_sent, rows_updated, rows_missing, rows_unexpected FROM data8.runs ORDER BY id DESC LIMIT 1;
+
+-- 2. the confused deputy.  Mallory has data8.grant_usage() and the
+-- default profile; payroll is not hers to read.
+CREATE ROLE d8_mallory LOGIN;
+CREATE ROLE d8_victim LOGIN;
+SELECT data8.grant_usage('d8_mallory'), data8.grant_usage('d8_victim');
+SELECT data8.grant_profile('default', 'd8_mallory'), data8.grant_profile('default', 'd8_victim');
+CREATE TABLE payroll (id int PRIMARY KEY, salary numeric);
+INSERT INTO payroll VALUES (1, 100000);
+CREATE TABLE mallory_t (id int PRIMARY KEY, name text);
+INSERT INTO mallory_t VALUES (1, 'x'), (2, 'y');
+ALTER TABLE mallory_t OWNER TO d8_mallory;
+CREATE TABLE spy_log (who name, payroll_rows bigint);
+GRANT INSERT ON spy_log TO d8_mallory;
+-- her trigger would read payroll with the rights of whoever applies
+CREATE FUNCTION public.mallory_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.spy_log VALUES (current_user, NULL);
+    INSERT INTO public.spy_log VALUES (current_user, (SELECT count(*) FROM public.payroll));
+    RETURN NEW;
+END $$;
+ALTER FUNCTION public.mallory_trigger() OWNER TO d8_mallory;
+CREATE TRIGGER spy BEFORE UPDATE ON mallory_t FOR EACH ROW EXECUTE FUNCTION public.mallory_trigger();
+SET ROLE d8_mallory;
+SET data8.poll_interval = '50ms';
+SELECT data8.submit_cleanse('mallory_t', 'id', 'CleanseContacts', 'Contacts', 'Contacts') AS mallory_run \gset
+-- she cannot forge a run aimed at payroll, nor move hers back or elsewhere
+INSERT INTO data8.runs (target, key_column, workflow, input_name, output_name, columns, timeout, state, job_name)
+VALUES ('payroll', 'id', 'Echo', 'Input', 'Output', '{id,salary}', '1 hour', 'submitted', 'x');
+UPDATE data8.runs SET target = 'payroll' WHERE id = :mallory_run;
+DELETE FROM data8.runs;
+SELECT count(*) AS fingerprints FROM data8.run_rows;
+-- the internal routines are not hers
+SELECT p.proname, has_function_privilege(p.oid, 'EXECUTE') AS can_execute
+  FROM pg_proc p WHERE p.pronamespace = 'data8'::regnamespace AND p.proname LIKE '\_%' ORDER BY 1;
+-- she sees her own runs only
+SELECT count(*) AS runs_she_sees, count(*) FILTER (WHERE owner <> 'd8_mallory') AS others FROM data8.runs;
+RESET ROLE;
+-- a superuser's sync applies her run with her rights: her trigger runs as
+-- her and cannot read payroll, so her run fails, alone
+SELECT data8.submit_cleanse('crm', 'id', 'Echo') AS bystander_run \gset
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id IN (:mallory_run, :bystander_run);
+CALL data8.sync();
+SELECT count(*) AS spied FROM spy_log;
+SELECT id = :mallory_run AS mallory, state, left(error, 60) AS error FROM data8.runs
+ WHERE id IN (:mallory_run, :bystander_run) ORDER BY id;
+TABLE mallory_t ORDER BY id;
+
+-- another role's schedule cannot be taken over: the same name is hers alone
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+CREATE TABLE victim_t (id int PRIMARY KEY, name text);
+ALTER TABLE victim_t OWNER TO d8_victim;
+GRANT USAGE ON SCHEMA cron TO d8_victim, d8_mallory;
+SET ROLE d8_victim;
+SELECT data8.schedule_cleanse('nightly', '0 3 * * *', 'victim_t', 'id', 'Echo') > 0 AS scheduled;
+RESET ROLE;
+SET ROLE d8_mallory;
+UPDATE data8.schedules SET target = 'payroll' WHERE name = 'nightly';
+SELECT data8.schedule_cleanse('nightly', '0 4 * * *', 'mallory_t', 'id', 'Echo') > 0 AS scheduled;
+SELECT data8.unschedule_cleanse('nightly');
+SELECT data8.submit_scheduled('nightly');
+RESET ROLE;
+SELECT owner, name, target, workflow FROM data8.schedules ORDER BY owner;
+SET ROLE d8_victim;
+SELECT data8.unschedule_cleanse('nightly');
+RESET ROLE;
+SELECT count(*) AS schedules_left FROM data8.schedules;
+
+-- 3. profiles per team: a profile is used only by roles it was granted to
+SELECT data8.set_profile('team_b', 'other-client', 'other-secret-77aa31',
+       api_url => current_setting('data8_test.sim_url'),
+       token_url => current_setting('data8_test.sim_url') || '/connect/token');
+SET ROLE d8_mallory;
+SET data8.profile = 'team_b';
+SELECT count(*) FROM data8.datasets();
+RESET data8.profile;
+RESET ROLE;
+SELECT data8.grant_profile('team_b', 'd8_victim');
+SELECT data8.revoke_profile('team_b', 'd8_victim'), data8.revoke_profile('team_b', 'd8_victim');
+
+-- a run records its profile and is applied with it, whatever the caller's
+SET data8.profile = 'team_b';
+SELECT data8.submit_cleanse('crm', 'id', 'Echo') AS team_b_run \gset
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :team_b_run;
+RESET data8.profile;
+CALL data8.sync();
+SELECT profile, state, rows_sent, rows_unchanged, error FROM data8.runs WHERE id = :team_b_run;
+
+-- 4. a sync isolates runs: a request that times out, a lock that cannot be
+-- had, leave the run submitted for the next sync (attempts counted), and
+-- the others go on
+SELECT data8.set_profile('flaky', 'test-client', current_setting('data8_test.secret'),
+       api_url => current_setting('data8_test.sim_url'),
+       token_url => current_setting('data8_test.sim_url') || '/connect/token');
+SET data8.profile = 'flaky';
+SELECT data8.submit_cleanse('crm', 'id', 'CleanseContacts', 'Contacts', 'Contacts') AS flaky_run \gset
+RESET data8.profile;
+-- the service behind the profile stops answering (its requests stall)
+SELECT data8.set_profile('flaky', 'test-client', current_setting('data8_test.secret'),
+       api_url => current_setting('data8_test.stall_url'));
+SELECT data8.submit_cleanse('mails', 'email', 'Echo') AS fine_run \gset
+SET data8.timeout = '300ms';
+SET data8.max_retries = 0;
+CALL data8.sync();
+RESET data8.timeout;
+RESET data8.max_retries;
+SELECT id = :flaky_run AS flaky, state, attempts, error IS NOT NULL AS has_error FROM data8.runs
+ WHERE id IN (:flaky_run, :fine_run) ORDER BY id;
+-- a lock held by another session: lock_timeout is transient too
+SELECT data8.set_profile('flaky', 'test-client', current_setting('data8_test.secret'),
+       api_url => current_setting('data8_test.sim_url'));
+SELECT dblink_connect('b', other_session());
+SELECT dblink_exec('b', 'BEGIN');
+SELECT dblink_exec('b', 'SELECT * FROM crm WHERE id = 5 FOR UPDATE');
+SET lock_timeout = '200ms';
+CALL data8.sync();
+RESET lock_timeout;
+SELECT state, attempts, error FROM data8.runs WHERE id = :flaky_run;
+SELECT dblink_exec('b', 'COMMIT');
+SELECT dblink_disconnect('b');
+CALL data8.sync();
+SELECT state, attempts, rows_updated + rows_unchanged + rows_conflicted AS rows_applied FROM data8.runs WHERE id = :flaky_run;
+-- a finished run never moves back, even for the extension owner
+UPDATE data8.runs SET state = 'submitted' WHERE id = :flaky_run;
+
+-- a sync killed half-way applies nothing twice when run again
+CREATE TABLE applied_rows (id int, at timestamptz DEFAULT clock_timestamp());
+CREATE FUNCTION public.slow_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.applied_rows (id) VALUES (NEW.id); PERFORM pg_sleep(0.2); RETURN NEW; END $$;
+CREATE TABLE killed_t (id int PRIMARY KEY, name text);
+INSERT INTO killed_t SELECT g, 'n ' || g FROM generate_series(1, 20) g;
+SELECT data8.submit_cleanse('killed_t', 'id', 'CleanseContacts', 'Contacts', 'Contacts') AS killed_run \gset
+CREATE TRIGGER slow BEFORE UPDATE ON killed_t FOR EACH ROW EXECUTE FUNCTION public.slow_row();
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :killed_run;
+SELECT dblink_connect('b', other_session());
+SELECT dblink_send_query('b', 'CALL data8.sync()');
+SELECT pg_sleep(1.5);
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'CALL data8.sync()' AND pid <> pg_backend_pid();
+SELECT dblink_disconnect('b');
+SELECT state, (SELECT count(*) FROM applied_rows) AS rows_applied FROM data8.runs WHERE id = :killed_run;
+CALL data8.sync();
+SELECT state, rows_updated FROM data8.runs WHERE id = :killed_run;
+SELECT count(*) AS rows_applied, count(DISTINCT id) AS distinct_rows FROM applied_rows;
+SELECT count(*) FILTER (WHERE name = 'N ' || id) AS cleansed FROM killed_t;
+
+-- 5. a failed set_profile keeps its secret out of the server log, whatever
+-- log_min_error_statement says (test/regress.sh greps the log for it)
+SET log_min_error_statement = error;
+SELECT data8.set_profile('leaky', 'id', 'data8-canary-secret-4b1e', api_url => 'ftp://nope');
+SELECT data8.set_profile('leaky', 'id', 'data8-canary-secret-4b1e', client_secret_file => '/x');
+RESET log_min_error_statement;
+-- or the secret stays in a file the server reads at each use
+SELECT '/tmp/data8-test-secret-' || pg_backend_pid() AS secret_file \gset
+COPY (SELECT current_setting('data8_test.secret')) TO :'secret_file';
+SELECT data8.set_profile('from_file', 'test-client', client_secret_file => :'secret_file',
+       api_url => current_setting('data8_test.sim_url'),
+       token_url => current_setting('data8_test.sim_url') || '/connect/token');
+SELECT name, client_secret IS NULL AS no_secret_kept FROM data8.profile WHERE name = 'from_file';
+SET data8.profile = 'from_file';
+SELECT count(*) > 0 AS works FROM data8.datasets();
+RESET data8.profile;
+SELECT data8.set_profile('from_file', 'test-client', client_secret_file => '/no/such/file');
+
+-- clean up the roles
+REVOKE USAGE ON SCHEMA cron FROM d8_victim, d8_mallory;
+DROP TABLE mallory_t, victim_t;
+DROP FUNCTION public.mallory_trigger();
+DELETE FROM data8.profile_grant;
+SELECT data8.unschedule_cleanse(name) FROM data8.schedules;
