@@ -164,15 +164,20 @@ check_service(const char *service)
 }
 
 /*
- * Builds the body of a POST or PUT from arguments 1 to 5 (description,
- * username, expires_on, max_requests_per_ip_per_day, is_client_key), each
- * left out when NULL; key (may be NULL) goes first.  Returns the number of
- * fields other than the key.
+ * Ensures body holds the key object of a POST or PUT from arguments 1 to 5
+ * (description, username, expires_on, max_requests_per_ip_per_day,
+ * is_client_key), key (may be NULL) first.  A NULL argument is left out,
+ * or, given current (the key as read, for a PUT), keeps its current value.
+ * Returns the number of non-NULL arguments.
  */
 static int
-key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key)
+key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key, D8Json *current)
 {
+	static const char *const members[] = {
+		NULL, "description", "username", "expiresOn", "maxRequestsPerIPPerDay", "isClientKey"
+	};
 	int			n = 0;
+	int			argno;
 
 	appendStringInfoChar(body, '{');
 	if (key)
@@ -180,44 +185,48 @@ key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key)
 		d8_json_append_member(body, "key");
 		d8_json_append_cstring(body, key);
 	}
-	if (!PG_ARGISNULL(1))
+	for (argno = 1; argno < lengthof(members); argno++)
 	{
-		d8_json_append_member(body, "description");
-		d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+		if (PG_ARGISNULL(argno))
+		{
+			if (current)
+				d8_json_append_kept(body, current, members[argno]);
+			continue;
+		}
 		n++;
-	}
-	if (!PG_ARGISNULL(2))
-	{
-		d8_json_append_member(body, "username");
-		d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(2)));
-		n++;
-	}
-	if (!PG_ARGISNULL(3))
-	{
-		d8_json_append_member(body, "expiresOn");
-		d8_json_append_timestamp(body, PG_GETARG_TIMESTAMPTZ(3));
-		n++;
-	}
-	if (!PG_ARGISNULL(4))
-	{
-		int32		max = PG_GETARG_INT32(4);
-
-		if (max < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("max_requests_per_ip_per_day must not be negative")));
-		d8_json_append_member(body, "maxRequestsPerIPPerDay");
-		appendStringInfo(body, "%d", max);
-		n++;
-	}
-	if (!PG_ARGISNULL(5))
-	{
-		d8_json_append_member(body, "isClientKey");
-		appendStringInfoString(body, PG_GETARG_BOOL(5) ? "true" : "false");
-		n++;
+		d8_json_append_member(body, members[argno]);
+		switch (argno)
+		{
+			case 1:
+			case 2:
+				d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(argno)));
+				break;
+			case 3:
+				d8_json_append_timestamp(body, PG_GETARG_TIMESTAMPTZ(argno));
+				break;
+			case 4:
+				if (PG_GETARG_INT32(argno) < 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("max_requests_per_ip_per_day must not be negative")));
+				appendStringInfo(body, "%d", PG_GETARG_INT32(argno));
+				break;
+			case 5:
+				appendStringInfoString(body, PG_GETARG_BOOL(argno) ? "true" : "false");
+				break;
+		}
 	}
 	appendStringInfoChar(body, '}');
 	return n;
+}
+
+/* Ensures body is the whole key for update_api_key's PUT (D8UpdateBody). */
+static int
+key_update_body(void *arg, StringInfo body, D8Json *current)
+{
+	FunctionCallInfo fcinfo = (FunctionCallInfo) arg;
+
+	return key_body(fcinfo, body, text_to_cstring(PG_GETARG_TEXT_PP(0)), current);
 }
 
 /* api_keys(): GET /ApiKey, one row per key of the account. */
@@ -260,7 +269,7 @@ data8_create_api_key(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(0))
 		key = key_arg(fcinfo, 0);
 	initStringInfo(&body);
-	key_body(fcinfo, &body, key);
+	key_body(fcinfo, &body, key, NULL);
 
 	if (key)
 	{
@@ -283,22 +292,22 @@ data8_create_api_key(PG_FUNCTION_ARGS)
 
 /*
  * update_api_key(key, description, username, expires_on,
- * max_requests_per_ip_per_day, is_client_key): PUT /ApiKey/{key} with the
- * non-NULL fields (nothing is sent when all are NULL), then the key as it
- * now is.
+ * max_requests_per_ip_per_day, is_client_key): reads the key, PUTs the
+ * whole key with the non-NULL fields changed (nothing is sent when all are
+ * NULL), then returns the key as it now is.
  */
 Datum
 data8_update_api_key(PG_FUNCTION_ARGS)
 {
 	char	   *key = key_arg(fcinfo, 0);
-	char	   *path = d8_url_path(2, "ApiKey", key);
-	StringInfoData body;
+	StringInfoData checked;
 	D8Json	   *obj;
 
-	initStringInfo(&body);
-	if (key_body(fcinfo, &body, NULL) > 0)
-		d8_api("PUT", path, key_object(key), &body, 0);
-	obj = d8_api("GET", path, key_object(key), NULL, 0);
+	/* the arguments are checked before anything is sent */
+	initStringInfo(&checked);
+	key_body(fcinfo, &checked, NULL, NULL);
+	obj = d8_api_update(d8_url_path(2, "ApiKey", key), key_object(key),
+						key_update_body, fcinfo);
 	return d8_result_row(fcinfo, obj, api_key_fields, lengthof(api_key_fields));
 }
 

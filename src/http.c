@@ -850,3 +850,28 @@ d8_api_create_or_get(char *path, const char *object, StringInfo body,
 {
 	return api_create(path, object, body, recheck_path, true, existed);
 }
+
+/*
+ * Updates an object without clearing what the caller did not name: reads it
+ * (GET path), lets build write the whole object into a body with the
+ * caller's changes overlaid on what was read, PUTs it and reads it back.
+ * When build reports no change, nothing is sent and the object is returned
+ * as read.
+ */
+D8Json *
+d8_api_update(char *path, const char *object, D8UpdateBody build, void *arg)
+{
+	D8Json	   *current = d8_api("GET", path, object, NULL, 0);
+	StringInfoData body;
+
+	if (!d8_json_is_object(current))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("unexpected Data8 answer for %s", object),
+				 errdetail("Expected a JSON object.")));
+	initStringInfo(&body);
+	if (build(arg, &body, current) == 0)
+		return current;
+	d8_api("PUT", path, object, &body, 0);
+	return d8_api("GET", path, object, NULL, 0);
+}

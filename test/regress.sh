@@ -3,7 +3,9 @@
 #   1. the pg_regress suite against a clean simulator (pg_cron in libpq mode),
 #   2. the fault subset against a simulator injecting 503s, 429s with
 #      Retry-After, dropped connections and 2-second tokens,
-#   3. the pg_cron test again with cron.use_background_workers = on,
+#   3. the administrative tests against a simulator whose PUT replaces the
+#      object (--put-replaces), with the same expected output,
+#   4. the pg_cron test again with cron.use_background_workers = on,
 # then checks that no secret or bearer token reached the server log, the
 # simulator's logs or any test output.
 set -euo pipefail
@@ -47,6 +49,12 @@ for f in 503 429 drop; do
 done
 echo "-- tokens issued during the fault run: $(grep -c '"path":"/connect/token"' "$SIM_LOG" || true)"
 grep -q '"fault":"' "$SIM_LOG" || { echo "FAIL: the fault run injected no fault"; status=1; }
+sim_stop
+
+# a service whose PUT replaces the object: an update must not clear what
+# it does not name
+sim_start put-replaces --rate 50000 --put-replaces
+run_suite put-replaces test/regress-schedule-put-replaces data8_put_replaces
 sim_stop
 
 # pg_cron's background-worker mode: a postmaster setting, so restart

@@ -284,10 +284,13 @@ static void handle_locked(struct req *r, struct account *a)
                 verr_add(errs, "key", "The key in the body must be absent or equal to the key in the URL.");
         }
         if (json_object_size(errs)) { reply_validation(r, errs, NULL); return; }
-        /* validate into a scratch copy so that a 400 changes nothing */
+        /* validate into a scratch copy so that a 400 changes nothing; with
+         * --put-replaces the body is the whole key: what it leaves out is
+         * cleared (the lists are not part of the body and stay) */
         struct apikey tmp = *k;
-        tmp.description = k->description ? strdup(k->description) : NULL;
-        tmp.username = k->username ? strdup(k->username) : NULL;
+        tmp.description = k->description && !g_opts.put_replaces ? strdup(k->description) : NULL;
+        tmp.username = k->username && !g_opts.put_replaces ? strdup(k->username) : NULL;
+        if (g_opts.put_replaces) { tmp.has_exp = 0; tmp.has_max = 0; tmp.is_client = 0; }
         key_fields(b, &tmp, errs);
         if (json_object_size(errs)) {
             free(tmp.description); free(tmp.username);

@@ -27,6 +27,7 @@ struct sim_opts {
     const char *token_log_path; /* test-only: every issued access token */
     size_t max_body;
     int hostile;        /* --hostile: bad answers for hostile_* datasets (hostile.c) */
+    int put_replaces;   /* --put-replaces: PUT replaces the object; absent fields are cleared */
 };
 extern struct sim_opts g_opts;
 

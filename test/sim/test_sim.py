@@ -1077,6 +1077,33 @@ def test_seed_repeatable():
 
 # ---------------------------------------------------------------- load check
 
+def test_put_replaces():
+    # PUT replaces the whole object: fields the body leaves out are cleared
+    s = Sim("--put-replaces")
+    try:
+        eq(s.call("POST", "/ApiKey", {"key": "k1", "description": "d", "username": "u",
+                                      "expiresOn": "2030-01-02T03:04:05Z", "maxRequestsPerIPPerDay": 50,
+                                      "isClientKey": True})[0], 201)
+        eq(s.call("PUT", "/ApiKey/k1/allowedDomains/example.com")[0], 204)
+        eq(s.call("PUT", "/ApiKey/k1", {"description": "new"})[0], 204)
+        j = s.call("GET", "/ApiKey/k1")[2]
+        eq((j["description"], j["username"], j["expiresOn"], j["maxRequestsPerIPPerDay"], j["isClientKey"]),
+           ("new", None, None, None, False), "absent fields cleared")
+        eq(j["allowedDomains"], ["example.com"], "the lists are not part of the body")
+        problem(*s.call("PUT", "/ApiKey/k1", {"username": 5}), 400, "username")
+        eq(s.call("GET", "/ApiKey/k1")[2]["description"], "new", "a 400 changes nothing")
+        cid = s.call("POST", "/ClientCredential", {"description": "etl"})[2]["clientId"]
+        eq(s.call("PUT", "/ClientCredential/" + cid, {"clientId": cid})[0], 204)
+        eq(s.call("GET", "/ClientCredential/" + cid)[2]["description"], None)
+        eq(s.call("POST", "/ClientCredential/%s/secrets" % cid,
+                  {"description": "s1", "expires": "2099-01-01T00:00:00Z"})[0], 201)
+        eq(s.call("PUT", "/ClientCredential/%s/secrets/1" % cid, {"description": "s1b"})[0], 204)
+        j = s.call("GET", "/ClientCredential/%s/secrets/1" % cid)[2]
+        eq((j["description"], j["expires"]), ("s1b", None))
+    finally:
+        eq(s.stop(), 0)
+
+
 def test_hostile():
     s = Sim("--hostile")
     try:
@@ -1300,7 +1327,7 @@ def main():
     run("sigterm_exit_0", lambda: eq(rc, 0))
     for fn in (test_token_lifetime_and_max_body, test_fault_503, test_fault_429, test_fault_drop,
                test_fault_drop_after, test_fault_stall, test_default_threads_and_stalls, test_token_log,
-               test_latency, test_seed_repeatable, test_hostile, load_check):
+               test_latency, test_seed_repeatable, test_put_replaces, test_hostile, load_check):
         run(fn.__name__, fn)
     print("# total %.1f s" % (time.time() - t_start))
     print("%d passed, %d failed" % (PASSED, FAILED))
