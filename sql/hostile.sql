@@ -131,6 +131,22 @@ SELECT * FROM data8.download_block('hostile_bad_records_short', 1, 10);
 SELECT * FROM hostile_calls('hostile_bad_records_short');
 SELECT 1;
 
+-- a record that is not an object (the 3rd of 3): an ERROR that says which
+-- record it is and what it is, never a row, from download_block as from
+-- fetch_output and fetch_output_json
+SELECT n AS mode,
+       hostile_try(format('SELECT count(*) FROM data8.download_block(%L, 1, 10)',
+                          'hostile_bad_records_' || n)) AS download_block,
+       hostile_try(format('SELECT count(*) FROM data8.fetch_output_json(%L)',
+                          'hostile_bad_records_' || n)) AS fetch_output_json
+  FROM unnest(ARRAY['number', 'string', 'array', 'null']) WITH ORDINALITY u(n, i) ORDER BY i;
+SELECT * FROM hostile_calls('hostile_bad_records_array');
+-- its position in a page that starts further on
+SELECT hostile_try('SELECT count(*) FROM data8.download_block(''hostile_bad_records_null'', 2, 5)');
+-- the good records before it are returned when it is not asked for
+SELECT * FROM data8.download_block('hostile_bad_records_number', 1, 2);
+SELECT 1;
+
 -- a string holding \u0000
 SELECT * FROM hostile_calls('hostile_nul');
 SELECT * FROM data8.fetch_output('hostile_nul') AS t(id int, name bytea);

@@ -757,17 +757,27 @@ d8_http_check(D8Request *req, D8Response *resp)
 D8Json *
 d8_api_response_json(D8Request *req, D8Response *resp)
 {
-	char	   *what;
-
 	if (resp->body.len == 0)
 		return NULL;
-	what = psprintf("%s %s", req->method, req->path);
+	d8_http_check_json(req, resp);
+	return d8_json_parse(resp->body.data, resp->body.len,
+						 psprintf("%s %s", req->method, req->path));
+}
+
+/*
+ * Ensures an answer is JSON by its content type (when it has one): a
+ * profile whose api_url points elsewhere gets a page of HTML, not a parse
+ * error.
+ */
+void
+d8_http_check_json(D8Request *req, D8Response *resp)
+{
 	if (resp->content_type[0] && strstr(resp->content_type, "json") == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("Data8 answered %s with %s, not JSON", what, resp->content_type),
+				 errmsg("Data8 answered %s %s with %s, not JSON",
+						req->method, req->path, resp->content_type),
 				 errhint("Check the profile's api_url: it may not point at the Data8 API.")));
-	return d8_json_parse(resp->body.data, resp->body.len, what);
 }
 
 /*

@@ -74,6 +74,7 @@ extern D8Json *d8_api_create(char *path, const char *object, StringInfo body,
 extern D8Json *d8_api_create_or_get(char *path, const char *object, StringInfo body,
 									 char *recheck_path, bool *existed);
 extern D8Json *d8_api_response_json(D8Request *req, D8Response *resp);
+extern void d8_http_check_json(D8Request *req, D8Response *resp);
 
 /*
  * Writes the whole object for a PUT into body: the caller's changes over

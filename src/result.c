@@ -5,6 +5,7 @@
 #include "data8.h"
 
 #include "miscadmin.h"
+#include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
 
 #include "http.h"
@@ -103,6 +104,19 @@ d8_result_set_add_list(D8ResultSet *rs, D8Json *list,
 
 	for (i = 0; i < d8_json_size(list); i++)
 		d8_result_set_add(rs, d8_json_at(list, i), fields, nfields);
+}
+
+/* Adds the reader's current record as one jsonb value, from its exact text. */
+void
+d8_result_set_add_record(D8ResultSet *rs, D8RecordReader *record)
+{
+	char	   *text = pnstrdup(record->raw, record->rawlen);
+	Datum		value = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+	bool		isnull = false;
+
+	tuplestore_putvalues(rs->store, rs->tupdesc, &value, &isnull);
+	rs->rows++;
+	pfree(text);
 }
 
 /*

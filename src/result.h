@@ -12,6 +12,7 @@
 #include "utils/tuplestore.h"
 
 #include "json.h"
+#include "record.h"
 
 typedef struct D8ResultSet
 {
@@ -29,6 +30,7 @@ extern void d8_result_set_add(D8ResultSet *rs, D8Json *obj,
 							  const D8Field *fields, int nfields);
 extern void d8_result_set_add_list(D8ResultSet *rs, D8Json *list,
 								   const D8Field *fields, int nfields);
+extern void d8_result_set_add_record(D8ResultSet *rs, D8RecordReader *record);
 extern int64 d8_result_set_paged(D8ResultSet *rs, const char *path,
 								 const char *filters, const char *object,
 								 const D8Field *fields, int nfields);

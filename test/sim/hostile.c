@@ -35,6 +35,11 @@ static const char *const rec_type[] = {
 static const char *const rec_object[] = {
     "{\"id\":1,\"name\":\"a\"}", "{\"id\":2,\"name\":{\"nested\":[1,2]}}", "{\"id\":3,\"name\":\"c\"}",
 };
+/* a record that is not an object: the 3rd of 3 */
+static const char *const rec_number[] = { "{\"id\":1,\"name\":\"a\"}", "{\"id\":2,\"name\":\"b\"}", "42" };
+static const char *const rec_string[] = { "{\"id\":1,\"name\":\"a\"}", "{\"id\":2,\"name\":\"b\"}", "\"text\"" };
+static const char *const rec_array[] = { "{\"id\":1,\"name\":\"a\"}", "{\"id\":2,\"name\":\"b\"}", "[1,2]" };
+static const char *const rec_null[] = { "{\"id\":1,\"name\":\"a\"}", "{\"id\":2,\"name\":\"b\"}", "null" };
 static const char *const rec_short[] = { "{\"id\":1,\"name\":\"a\"}" };
 static const char *const rec_nul[] = { "{\"id\":1,\"name\":\"a\\u0000b\"}" };
 static const char *const rec_utf8[] = { "{\"id\":1,\"name\":\"a\xff\xfe" "b\xc3(\"}" };
@@ -51,6 +56,10 @@ static const struct recmode recmodes[] = {
     { "bad_records_type", rec_type, 3, 3 },
     { "bad_records_object", rec_object, 3, 3 },
     { "bad_records_short", rec_short, 1, 3 },
+    { "bad_records_number", rec_number, 3, 3 },
+    { "bad_records_string", rec_string, 3, 3 },
+    { "bad_records_array", rec_array, 3, 3 },
+    { "bad_records_null", rec_null, 3, 3 },
     { "nul", rec_nul, 1, 1 },
     { "bad_utf8", rec_utf8, 1, 1 },
 };

@@ -1194,6 +1194,9 @@ def test_hostile():
         eq(json.loads(recs("hostile_bad_records_key"))[1], {"id": 2, "name": "b", "unexpected": True})
         eq(json.loads(recs("hostile_bad_records_type"))[1], {"id": "two", "name": "b"})
         eq(json.loads(recs("hostile_bad_records_object"))[1], {"id": 2, "name": {"nested": [1, 2]}})
+        for m, third in (("number", 42), ("string", "text"), ("array", [1, 2]), ("null", None)):
+            eq(json.loads(recs("hostile_bad_records_" + m)), [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, third])
+            eq(json.loads(recs("hostile_bad_records_" + m, "start=3&count=1")), [third])
         eq(ds("hostile_bad_records_short")["recordCount"], 3)
         eq(json.loads(recs("hostile_bad_records_short", "start=1&count=3")), [{"id": 1, "name": "a"}])
         eq(ds("hostile_nul")["recordCount"], 1)
