@@ -156,6 +156,35 @@ SELECT 1;
 SELECT * FROM hostile_calls('hostile_bad_utf8');
 SELECT 1;
 
+-- lists are read until an empty page: a short page is not the end (while
+-- hostile_list_short exists, the service answers one item a page)
+SELECT name FROM data8.create_dataset('hostile_list_short', '{"id": 1}');
+SELECT count(data8.create_dataset(n, '{"id": 1}')) FROM unnest(ARRAY['list_a', 'list_b']) n;
+SELECT data8.upload_block('list_a', 0, '[{"id": 1}]');
+SELECT data8.complete_dataset('list_a', 1);
+SELECT count(data8.start_job('list job ' || i, 'Echo', '{"Input": "list_a"}')) FROM generate_series(1, 3) i;
+SELECT count(*) AS datasets, count(*) FILTER (WHERE input) AS inputs FROM data8.datasets();
+SELECT name FROM data8.jobs();
+SELECT l->>'path' AS list, count(*) AS pages_read FROM hostile_log() l
+ WHERE l->>'method' = 'GET' AND l->>'path' IN ('/Dataset', '/Job') GROUP BY 1 ORDER BY 1;
+-- a service that ignores page never sends an empty page: an ERROR at the bound
+SELECT name FROM data8.create_dataset('hostile_list_ignore_page', '{"id": 1}');
+SELECT hostile_try('SELECT count(*) FROM data8.datasets()');
+SELECT hostile_try('SELECT count(*) FROM data8.jobs()');
+SELECT data8.delete_dataset('hostile_list_ignore_page');
+SELECT data8.delete_dataset('hostile_list_short');
+SELECT count(*) AS datasets FROM data8.datasets();
+
+-- an allowed-IP entry with host bits set (a key named hostile_ips... lists
+-- "10.1.2.3/16") is its network, and never fails the whole list
+SELECT key FROM data8.create_api_key('hostile_ips_1');
+SELECT data8.add_api_key_allowed_ip('hostile_ips_1', '192.168.0.0/24');
+SELECT data8.api_key_allowed_ips('hostile_ips_1') AS network ORDER BY 1;
+SELECT allowed_ips FROM data8.api_key('hostile_ips_1');
+SELECT allowed_ips FROM data8.api_keys() WHERE key = 'hostile_ips_1';
+SELECT data8.delete_api_key('hostile_ips_1');
+SELECT 1;
+
 -- hostile names are refused before any request is sent
 SELECT count(*) AS requests_before FROM hostile_log() \gset
 SELECT n AS name, hostile_try(format('SELECT data8.dataset(%L)', n)) AS dataset,

@@ -6,6 +6,7 @@
 #include "data8.h"
 
 #include "fmgr.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
 #include "utils/lsyscache.h"
@@ -229,6 +230,72 @@ key_update_body(void *arg, StringInfo body, D8Json *current)
 	return key_body(fcinfo, body, text_to_cstring(PG_GETARG_TEXT_PP(0)), current);
 }
 
+/*
+ * The cidr of an allowedIPs entry: the entry itself when it is valid cidr,
+ * else (host bits set, as in "10.1.2.3/16") the network of the inet value
+ * it is, so that one such entry never fails the whole list.
+ */
+static Datum
+ip_entry(const char *entry, const char *what)
+{
+	if (entry == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("unexpected Data8 answer to %s", what),
+				 errdetail("Expected a JSON array of strings.")));
+	return DirectFunctionCall1(network_network,
+							   DirectFunctionCall1(inet_in, CStringGetDatum(entry)));
+}
+
+/*
+ * The C strings of a data8.api_key row from a key object (D8RowStrings):
+ * allowed_ips holds the cidr of each entry (see ip_entry).
+ */
+static char **
+key_cstrings(D8Json *obj, TupleDesc tupdesc)
+{
+	char	  **values = d8_json_row_cstrings(obj, tupdesc, api_key_fields,
+											  lengthof(api_key_fields));
+	D8Json	   *ips = d8_json_get(obj, "allowedIPs");
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		StringInfoData literal;
+		size_t		k;
+
+		if (TupleDescAttr(tupdesc, i)->attisdropped ||
+			strcmp(NameStr(TupleDescAttr(tupdesc, i)->attname), "allowed_ips") != 0 ||
+			!d8_json_is_array(ips))
+			continue;
+		initStringInfo(&literal);
+		appendStringInfoChar(&literal, '{');
+		for (k = 0; k < d8_json_size(ips); k++)
+			appendStringInfo(&literal, "%s%s", k ? "," : "",
+							 DatumGetCString(DirectFunctionCall1(cidr_out,
+																 ip_entry(d8_json_string(d8_json_at(ips, k)),
+																		  "an API key"))));
+		appendStringInfoChar(&literal, '}');
+		values[i] = literal.data;
+	}
+	return values;
+}
+
+/* One data8.api_key value from a key object. */
+static Datum
+key_row(FunctionCallInfo fcinfo, D8Json *obj)
+{
+	TupleDesc	tupdesc = d8_result_tupdesc(fcinfo);
+
+	if (!d8_json_is_object(obj))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("unexpected Data8 answer for an API key"),
+				 errdetail("Expected a JSON object.")));
+	return HeapTupleGetDatum(BuildTupleFromCStrings(TupleDescGetAttInMetadata(tupdesc),
+													key_cstrings(obj, tupdesc)));
+}
+
 /* api_keys(): GET /ApiKey, one row per key of the account. */
 Datum
 data8_api_keys(PG_FUNCTION_ARGS)
@@ -236,8 +303,8 @@ data8_api_keys(PG_FUNCTION_ARGS)
 	D8ResultSet *rs = d8_result_set_begin(fcinfo);
 	D8Json	   *root = d8_api("GET", "/ApiKey", "the API key list", NULL, 0);
 
-	d8_result_set_add_list(rs, d8_json_list(root, "items", "GET /ApiKey"),
-						   api_key_fields, lengthof(api_key_fields));
+	rs->row_strings = key_cstrings;
+	d8_result_set_add_list(rs, d8_json_list(root, "items", "GET /ApiKey"), NULL, 0);
 	PG_RETURN_NULL();
 }
 
@@ -246,10 +313,8 @@ Datum
 data8_api_key(PG_FUNCTION_ARGS)
 {
 	char	   *key = key_arg(fcinfo, 0);
-	D8Json	   *obj;
 
-	obj = d8_api("GET", d8_url_path(2, "ApiKey", key), key_object(key), NULL, 0);
-	return d8_result_row(fcinfo, obj, api_key_fields, lengthof(api_key_fields));
+	return key_row(fcinfo, d8_api("GET", d8_url_path(2, "ApiKey", key), key_object(key), NULL, 0));
 }
 
 /*
@@ -287,7 +352,7 @@ data8_create_api_key(PG_FUNCTION_ARGS)
 					 errmsg("Data8 created an API key but did not return it"),
 					 errhint("Find the new key with data8.api_keys().")));
 	}
-	return d8_result_row(fcinfo, obj, api_key_fields, lengthof(api_key_fields));
+	return key_row(fcinfo, obj);
 }
 
 /*
@@ -308,7 +373,7 @@ data8_update_api_key(PG_FUNCTION_ARGS)
 	key_body(fcinfo, &checked, NULL, NULL);
 	obj = d8_api_update(d8_url_path(2, "ApiKey", key), key_object(key),
 						key_update_body, fcinfo);
-	return d8_result_row(fcinfo, obj, api_key_fields, lengthof(api_key_fields));
+	return key_row(fcinfo, obj);
 }
 
 /* delete_api_key(key): DELETE /ApiKey/{key}. */
@@ -323,7 +388,8 @@ data8_delete_api_key(PG_FUNCTION_ARGS)
 
 /*
  * GET /ApiKey/{key}/<list>: one row per string of the list, converted with
- * the input function of the result column (text or cidr).
+ * the input function of the result column (text), or for IP networks to the
+ * cidr of each entry (see ip_entry).
  */
 static Datum
 list_rows(FunctionCallInfo fcinfo, KeyList list)
@@ -346,6 +412,12 @@ list_rows(FunctionCallInfo fcinfo, KeyList list)
 		Datum		value;
 		bool		isnull = false;
 
+		if (list == LIST_IPS)
+		{
+			value = ip_entry(s, psprintf("GET %s", path));
+			tuplestore_putvalues(rs->store, rs->tupdesc, &value, &isnull);
+			continue;
+		}
 		if (s == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

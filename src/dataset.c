@@ -46,16 +46,23 @@ jsonb_arg(Jsonb *jb, const char *argname)
 	return d8_json_parse(text, strlen(text), argname);
 }
 
-/* datasets(include_input, include_output): every page of GET /Dataset. */
+/*
+ * datasets(include_input, include_output): every page of GET /Dataset; a
+ * NULL argument leaves its filter out (the service's default: included).
+ */
 Datum
 data8_datasets(PG_FUNCTION_ARGS)
 {
 	D8ResultSet *rs = d8_result_set_begin(fcinfo);
-	char	   *filters = psprintf("input=%s&output=%s",
-								   PG_GETARG_BOOL(0) ? "true" : "false",
-								   PG_GETARG_BOOL(1) ? "true" : "false");
+	StringInfoData filters;
 
-	d8_result_set_paged(rs, "/Dataset", filters, "the dataset list",
+	initStringInfo(&filters);
+	if (!PG_ARGISNULL(0))
+		appendStringInfo(&filters, "input=%s", PG_GETARG_BOOL(0) ? "true" : "false");
+	if (!PG_ARGISNULL(1))
+		appendStringInfo(&filters, "%soutput=%s", filters.len ? "&" : "",
+						 PG_GETARG_BOOL(1) ? "true" : "false");
+	d8_result_set_paged(rs, "/Dataset", filters.data, "the dataset list",
 						dataset_fields, lengthof(dataset_fields));
 	PG_RETURN_NULL();
 }

@@ -132,8 +132,6 @@ data8_jobs(PG_FUNCTION_ARGS)
 {
 	StringInfoData filters;
 	D8ResultSet *rs;
-	MemoryContext page_cxt;
-	int			page;
 
 	initStringInfo(&filters);
 	if (!PG_ARGISNULL(0))
@@ -149,34 +147,8 @@ data8_jobs(PG_FUNCTION_ARGS)
 		append_date_filter(&filters, "endDate", PG_GETARG_TIMESTAMPTZ(2));
 
 	rs = d8_result_set_begin(fcinfo);
-	page_cxt = AllocSetContextCreate(CurrentMemoryContext, "data8 job page",
-									 ALLOCSET_DEFAULT_SIZES);
-	for (page = 1;; page++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(page_cxt);
-		char	   *url = psprintf("/Job?page=%d%s%s", page,
-								   filters.len ? "&" : "", filters.data);
-		D8Json	   *list = d8_json_list(d8_api("GET", url, "the job list", NULL, 0),
-										"items", url);
-		size_t		n = d8_json_size(list);
-		size_t		i;
-
-		for (i = 0; i < n; i++)
-		{
-			HeapTuple	tuple = BuildTupleFromCStrings(rs->attinmeta,
-													   job_cstrings(d8_json_at(list, i),
-																	rs->tupdesc));
-
-			tuplestore_puttuple(rs->store, tuple);
-			rs->rows++;
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(page_cxt);
-		if (n < D8_LIST_PAGE_SIZE)
-			break;
-		CHECK_FOR_INTERRUPTS();
-	}
-	MemoryContextDelete(page_cxt);
+	rs->row_strings = job_cstrings;
+	d8_result_set_paged(rs, "/Job", filters.data, "the job list", NULL, 0);
 	PG_RETURN_NULL();
 }
 

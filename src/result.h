@@ -14,13 +14,21 @@
 #include "json.h"
 #include "record.h"
 
+/* The C strings of a row of tupdesc from a JSON object (for lists of
+ * objects that need more than d8_json_row_cstrings). */
+typedef char **(*D8RowStrings) (D8Json *obj, TupleDesc tupdesc);
+
 typedef struct D8ResultSet
 {
 	Tuplestorestate *store;
 	TupleDesc	tupdesc;
 	AttInMetadata *attinmeta;
 	int64		rows;
+	D8RowStrings row_strings;	/* NULL: d8_json_row_cstrings with the fields */
 } D8ResultSet;
+
+/* Pages a paged list may have: beyond it, the service is not paging. */
+#define D8_MAX_LIST_PAGES	10000
 
 extern TupleDesc d8_result_tupdesc(FunctionCallInfo fcinfo);
 extern Datum d8_result_row(FunctionCallInfo fcinfo, D8Json *obj,

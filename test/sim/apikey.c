@@ -57,7 +57,9 @@ static json_t *key_json(struct apikey *k)
     json_object_set_new(o, "maxRequestsPerIPPerDay", k->has_max ? json_integer(k->maxreq) : json_null());
     json_object_set_new(o, "isClientKey", json_boolean(k->is_client));
     json_object_set_new(o, "allowedDomains", sl_json(&k->domains));
-    json_object_set_new(o, "allowedIPs", sl_json(&k->ips));
+    json_t *ips = sl_json(&k->ips);
+    hostile_key_ips(k->key, ips);
+    json_object_set_new(o, "allowedIPs", ips);
     json_object_set_new(o, "allowedServices", sl_json(&k->services));
     return o;
 }
@@ -177,7 +179,12 @@ static void list_route(struct req *r, struct account *a, struct apikey *k)
     else { reply_problem(r, 404, "No such route."); return; }
     (void)a;
     if (r->nseg == 3) {
-        if (is_method(r, "GET")) { reply_json(r, 200, sl_json(l)); return; }
+        if (is_method(r, "GET")) {
+            json_t *items = sl_json(l);
+            if (kind == 1) hostile_key_ips(k->key, items);
+            reply_json(r, 200, items);
+            return;
+        }
         if (kind == 1 && is_method(r, "POST")) {
             json_t *b = r->json;
             char c[80]; const char *why = "The body must be a JSON string holding an IP network.";

@@ -202,3 +202,23 @@ int hostile_handle(struct req *r)
         }
     return 0; /* an unknown mode: the normal service */
 }
+
+/* --hostile, lists: while the account holds a dataset named
+ * hostile_list_short, GET /Dataset and GET /Job answer 1 item a page (a
+ * short page that is not the end); while it holds hostile_list_ignore_page,
+ * they ignore `page` and always answer the first page. */
+void hostile_list_paging(struct account *a, long *page, long *per_page)
+{
+    if (!g_opts.hostile) return;
+    if (ds_find(a, "hostile_list_short")) *per_page = 1;
+    if (ds_find(a, "hostile_list_ignore_page")) *page = 1;
+}
+
+/* --hostile, API keys: a key named hostile_ips... lists, besides its own
+ * entries, "10.1.2.3/16" (host bits set), which the service itself never
+ * accepts */
+void hostile_key_ips(const char *key, json_t *ips)
+{
+    if (g_opts.hostile && strncmp(key, "hostile_ips", 11) == 0)
+        json_array_append_new(ips, json_string("10.1.2.3/16"));
+}

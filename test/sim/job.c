@@ -256,11 +256,13 @@ static void job_list(struct req *r, struct account *a)
     json_decref(errs);
     if (wf && !*wf) wf = NULL;
     json_t *arr = json_array();
-    long skip = (page - 1) * 100, n = 0;
+    long per_page = 100, n = 0;
     pthread_mutex_lock(&a->mu);
+    hostile_list_paging(a, &page, &per_page);
+    long skip = (page - 1) * per_page;
     jobs_tick(a);
     int64_t now = now_us();
-    for (int i = a->njobs - 1; i >= 0 && json_array_size(arr) < 100; i--) {
+    for (int i = a->njobs - 1; i >= 0 && (long)json_array_size(arr) < per_page; i--) {
         struct job *j = a->jobs[i];
         if (wf && strcmp(j->wf->name, wf) != 0) continue;
         if (j->submitted_us < from || j->submitted_us > to) continue;

@@ -134,6 +134,9 @@ void http_stop(void);
 /* ---------- hostile.c (--hostile) ---------- */
 int hostile_handle(struct req *r); /* 1 when it answered */
 ssize_t hostile_huge_reader(void *cls, uint64_t pos, char *buf, size_t max);
+struct account;
+void hostile_list_paging(struct account *a, long *page, long *per_page); /* lock held */
+void hostile_key_ips(const char *key, json_t *ips); /* adds an entry with host bits set */
 
 /* ---------- auth.c ---------- */
 struct account *auth_bearer(const char *authorization);

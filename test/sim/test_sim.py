@@ -1209,6 +1209,24 @@ def test_hostile():
         except UnicodeDecodeError:
             pass
 
+        # lists: hostile_list_short pages 1 item at a time, hostile_list_ignore_page ignores page
+        for n in ("list_a1", "list_a2", "hostile_list_short"):
+            mkds(s, n, {"id": 1})
+        names = lambda q: [x["name"] for x in s.call("GET", "/Dataset" + q)[2]]
+        eq((names(""), names("?page=2"), names("?page=3"), names("?page=4")),
+           (["hostile_list_short"], ["list_a1"], ["list_a2"], []))
+        mkds(s, "hostile_list_ignore_page", {"id": 1})
+        eq(names("?page=3"), ["hostile_list_ignore_page"])
+        eq(s.call("GET", "/Job?page=7")[0], 200)
+        for n in ("hostile_list_short", "hostile_list_ignore_page"):
+            eq(s.call("DELETE", "/Dataset/" + n)[0], 204)
+        eq(names("?page=1"), ["list_a1", "list_a2"])
+        # a key named hostile_ips... lists an entry with host bits set
+        eq(s.call("POST", "/ApiKey", {"key": "hostile_ips_1"})[0], 201)
+        eq(s.call("GET", "/ApiKey/hostile_ips_1/allowedIPs")[2], ["10.1.2.3/16"])
+        eq(s.call("GET", "/ApiKey/hostile_ips_1")[2]["allowedIPs"], ["10.1.2.3/16"])
+        problem(*s.call("POST", "/ApiKey/hostile_ips_1/allowedIPs", '"10.1.2.3/16"'), 400, "network")
+
         # _page: a good dataset of 5000 records (huge: 3,276,800), a bad data route
         for m in ("invalid_json", "truncated_json", "deep_json", "wrong_type", "redirect"):
             d = ds("hostile_%s_page" % m)
