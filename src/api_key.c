@@ -493,8 +493,8 @@ data8_api_key_allowed_ips(PG_FUNCTION_ARGS)
 }
 
 /*
- * PUT or DELETE /ApiKey/{key}/allowedIPs/{network}/{prefix}, the network
- * address and prefix length taken from a cidr (which has no host bits).
+ * DELETE /ApiKey/{key}/allowedIPs/{network}/{prefix}, the network address
+ * and prefix length taken from a cidr (which has no host bits).
  */
 static void
 ip_change(FunctionCallInfo fcinfo, const char *method)
@@ -513,11 +513,24 @@ ip_change(FunctionCallInfo fcinfo, const char *method)
 		   NULL, 0);
 }
 
-/* add_api_key_allowed_ip(key, network): PUT .../allowedIPs/{network}/{prefix}. */
+/*
+ * add_api_key_allowed_ip(key, network): POST .../allowedIPs with the
+ * network as a CIDR string, the reference's body form: no address goes in
+ * the path (an IPv6 address would put colons there).  Adding a listed
+ * network is no error, so the request is retried like a PUT.
+ */
 Datum
 data8_add_api_key_allowed_ip(PG_FUNCTION_ARGS)
 {
-	ip_change(fcinfo, "PUT");
+	char	   *key = key_arg(fcinfo, 0);
+	char	   *network = DatumGetCString(DirectFunctionCall1(cidr_out,
+															  InetPGetDatum(PG_GETARG_INET_PP(1))));
+	StringInfoData body;
+
+	initStringInfo(&body);
+	d8_json_append_cstring(&body, network);
+	d8_api("POST", psprintf("%s/%s", d8_url_path(2, "ApiKey", key), list_route[LIST_IPS]),
+		   key_object(key), &body, D8_IDEMPOTENT);
 	PG_RETURN_VOID();
 }
 

@@ -83,7 +83,8 @@ static json_t *job_full(struct job *j, int64_t now)
     int st = (int)json_integer_value(json_object_get(o, "status"));
     json_object_set_new(o, "estimatedFinishTime", json_time_or_null(st >= 2 ? j->completed_us : j->finish_us, 1));
     json_t *stats = json_object();
-    if (st == 2) json_object_set_new(stats, "recordsProcessed", json_integer(j->records));
+    if (st == 2 || (st == 3 && j->wf->fails == 2))
+        json_object_set_new(stats, "recordsProcessed", json_integer(j->records));
     else if (st == 1) {
         double pct = json_real_value(json_object_get(o, "percentComplete"));
         json_object_set_new(stats, "recordsProcessed", json_integer((json_int_t)(j->records * pct / 100.0)));
@@ -94,7 +95,7 @@ static json_t *job_full(struct job *j, int64_t now)
     json_object_set(o, "parameters", j->parameters);
     json_object_set_new(o, "inputFilename", j->input_filename ? json_string(j->input_filename) : json_null());
     json_object_set_new(o, "outputFilenames", json_object());
-    if (st == 3) {
+    if (st == 3 && j->wf->fails == 1) {
         char msg[200];
         snprintf(msg, sizeof msg, "workflow %s failed: simulated failure", j->wf->name);
         json_object_set_new(o, "message", json_string(msg));

@@ -197,7 +197,7 @@ struct workflow {
     const char *name;
     const char *in_key;   /* single input key */
     const char *out_key;  /* NULL = no output */
-    int fails;
+    int fails;            /* 1: ends in status 3 with a message; 2: without one */
 };
 const struct workflow *wf_find(const char *name);
 /* derive output columns from input; returns malloc'd array */

@@ -776,6 +776,18 @@ def workflow_always_fails(s):
 
 
 @test
+def workflow_fails_silently(s):
+    mkds(s, "fs_in", {"a": 0})
+    upload(s, "fs_in", [(0, [{"a": "x"}, {"a": "y"}])])
+    run_job(s, "fail quietly", "FailsSilently", {"Input": "fs_in"})
+    f = wait_job(s, "fail quietly")
+    eq(f["status"], 3)
+    check("message" not in f, "no message: %r" % f)
+    eq(f["statistics"], {"recordsProcessed": 2})
+    eq(f["outputDatasets"], {})
+
+
+@test
 def job_progress(s):
     # the clean simulator runs at --rate 4000: 8,000 records take 2 s
     mkds(s, "slow_in", {"a": 1})

@@ -1,5 +1,5 @@
 /* workflow.c: the simulated workflows (Echo, CleanseContacts,
- * ContactDeceasedCheck, AlwaysFails) and their record transformations. */
+ * ContactDeceasedCheck, AlwaysFails, FailsSilently) and their record transformations. */
 #include "sim.h"
 #include <ctype.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@ static const struct workflow g_wf[] = {
     { "CleanseContacts", "Contacts", "Contacts", 0 },
     { "ContactDeceasedCheck", "Contacts", "Contacts", 0 },
     { "AlwaysFails", "Input", NULL, 1 },
+    { "FailsSilently", "Input", NULL, 2 },
 };
 
 const struct workflow *wf_find(const char *name)
