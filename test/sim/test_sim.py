@@ -788,6 +788,43 @@ def workflow_fails_silently(s):
 
 
 @test
+def workflow_match_accounts(s):
+    # two inputs: Contacts get the account_name of the Accounts record with their account_id
+    mkds(s, "ma_contacts", {"id": 1, "name": 0, "account_id": 1})
+    mkds(s, "ma_accounts", {"account_id": 2, "account_name": 0})
+    upload(s, "ma_contacts", [(0, [{"id": 1, "name": "Ann", "account_id": 10},
+                                   {"id": 2, "name": "Bob", "account_id": 20},
+                                   {"id": 3, "name": "Cy", "account_id": 99},
+                                   {"id": 4, "name": "Di", "account_id": None}])])
+    upload(s, "ma_accounts", [(0, [{"account_id": 10.0, "account_name": "Acme"},
+                                   {"account_id": 20, "account_name": "Bolt Ltd"},
+                                   {"account_id": 20, "account_name": "a later duplicate"}])])
+    j = run_job(s, "match 1", "MatchAccounts", {"Contacts": "ma_contacts", "Accounts": "ma_accounts"})
+    eq(j["inputDatasets"], {"Contacts": "ma_contacts", "Accounts": "ma_accounts"})
+    out = j["outputDatasets"]["Contacts"]
+    eq(wait_job(s, "match 1")["status"], 2)
+    d = s.call("GET", "/Dataset/" + out)[2]
+    eq(d["columns"], {"id": 1, "name": 0, "account_id": 1, "account_name": 0})
+    eq(download_all(s, out), [
+        {"id": 1, "name": "Ann", "account_id": 10, "account_name": "Acme"},
+        {"id": 2, "name": "Bob", "account_id": 20, "account_name": "Bolt Ltd"},
+        {"id": 3, "name": "Cy", "account_id": 99, "account_name": None},
+        {"id": 4, "name": "Di", "account_id": None, "account_name": None}])
+    # both inputs are required, and must have the columns the workflow reads
+    problem(*s.call("POST", "/Job", {"name": "match 2", "workflowName": "MatchAccounts",
+                                     "inputDatasets": {"Contacts": "ma_contacts"}}), 400, "inputDatasets.Accounts")
+    problem(*s.call("POST", "/Job", {"name": "match 3", "workflowName": "MatchAccounts",
+                                     "inputDatasets": {"Contacts": "ma_accounts", "Accounts": "ma_contacts"}}),
+            400, "inputDatasets.Accounts")
+    problem(*s.call("POST", "/Job", {"name": "match 4", "workflowName": "MatchAccounts",
+                                     "inputDatasets": {"Contacts": "ma_contacts", "Accounts": "ma_accounts",
+                                                       "Other": "ma_accounts"}}), 400, "inputDatasets.Other")
+    problem(*s.call("POST", "/Job", {"name": "match 5", "workflowName": "Echo",
+                                     "inputDatasets": {"Input": "ma_contacts", "Accounts": "ma_accounts"}}),
+            400, "inputDatasets.Accounts")
+
+
+@test
 def job_progress(s):
     # the clean simulator runs at --rate 4000: 8,000 records take 2 s
     mkds(s, "slow_in", {"a": 1})
