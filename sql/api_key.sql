@@ -40,8 +40,10 @@ SELECT data8.remove_api_key_allowed_domain('ak_full', 'WWW.example.com');
 SELECT * FROM data8.api_key_allowed_domains('ak_full') ORDER BY 1;
 SELECT data8.remove_api_key_allowed_domain('ak_full', 'www.example.com');
 
--- allowed IP networks: network and prefix go in the path, percent-encoded
--- (the request log below leaves out requests the simulator failed on purpose)
+-- allowed IP networks: added with the body form (POST .../allowedIPs, the
+-- network as a CIDR string), removed with network and prefix in the path,
+-- percent-encoded (the request log below leaves out requests the simulator
+-- failed on purpose)
 SELECT data8.add_api_key_allowed_ip('ak_full', '10.1.0.0/16');
 SELECT data8.add_api_key_allowed_ip('ak_full', '192.168.1.7');
 SELECT data8.add_api_key_allowed_ip(key => 'ak_full', network => '2001:db8::/32');
@@ -51,7 +53,7 @@ SELECT data8.api_key_allowed_ips('ak_full') AS network ORDER BY 1;
 SELECT data8.remove_api_key_allowed_ip('ak_full', '10.1.0.0/16');
 SELECT l::jsonb->>'method' AS method, l::jsonb->>'path' AS path, l::jsonb->>'status' AS status FROM
   regexp_split_to_table(pg_read_file(current_setting('data8_test.sim_log')), E'\n') AS l
- WHERE l LIKE '%/allowedIPs/%' AND l::jsonb->>'fault' IS NULL ORDER BY (l::jsonb->>'seq')::bigint;
+ WHERE l LIKE '%/allowedIPs%' AND l::jsonb->>'fault' IS NULL ORDER BY (l::jsonb->>'seq')::bigint;
 
 -- allowed services
 SELECT data8.add_api_key_allowed_service('ak_full', 'AddressCapture');

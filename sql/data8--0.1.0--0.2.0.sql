@@ -520,6 +520,29 @@ COMMENT ON FUNCTION data8.unschedule_cleanse(text) IS
     'Removes one of the caller''s data8 schedules and its pg_cron job (and the caller''s sync job with her last schedule); false if she has none of that name.';
 
 
+-- issue 11: lists read until an empty page; a NULL filter of datasets()
+-- means "not given" (no longer STRICT)
+ALTER FUNCTION data8.datasets(boolean, boolean) CALLED ON NULL INPUT;
+COMMENT ON FUNCTION data8.datasets(boolean, boolean) IS
+    'Lists the account''s datasets over all pages (GET /Dataset, read until an empty page), sorted by name; a NULL argument leaves its filter out (both kinds are then included).';
+
+-- issue 11: add_api_key_allowed_ip uses the body form of the reference
+COMMENT ON FUNCTION data8.add_api_key_allowed_ip(text, cidr) IS
+    'Allows an API key to be used from an IP network (POST /ApiKey/{key}/allowedIPs with the network as a CIDR string); returns nothing, adding a listed network is no error.';
+
+-- issue 11: the failure reason of a job (the reference's Job has no message)
+COMMENT ON FUNCTION data8.wait_for_job(text, interval) IS
+    'Polls a job every data8.poll_interval (growing to ten times it) until it completes and returns it. Raises SQLSTATE 38000 if the job failed or was cancelled (its reason in DETAIL, see data8.job_failure_reason) and 57014 when timeout passes (NULL: no limit); the job keeps running at Data8 after a timeout. NOTICE lines show progress when data8.progress is on.';
+CREATE FUNCTION data8.job_failure_reason(job data8.job)
+RETURNS text
+AS 'MODULE_PATHNAME', 'data8_job_failure_reason'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION data8.job_failure_reason(data8.job) IS
+    'Why a failed or cancelled job ended: its message when Data8 gave one, else a sentence saying it gave none, with the job''s status and statistics. NULL for a job in any other state.';
+-- as every routine of a fresh install: not PUBLIC's; the roles that
+-- data8.grant_usage() gave data8.job() get it too, as it would now
+REVOKE ALL ON FUNCTION data8.job_failure_reason(data8.job) FROM PUBLIC;
+
 -- issue 10: privileges by an explicit list; runs are written by the
 -- machinery only
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON data8.runs FROM PUBLIC;
@@ -563,6 +586,7 @@ AS $$
         'data8.download_block(text, bigint, integer)',
         'data8.jobs(text, timestamptz, timestamptz)', 'data8.job(text)',
         'data8.start_job(text, text, jsonb, jsonb, text)', 'data8.wait_for_job(text, interval)',
+        'data8.job_failure_reason(data8.job)',
         'data8.upload_dataset(text, text, integer, boolean)',
         'data8.fetch_output(text)', 'data8.fetch_output(text, anyelement)',
         'data8.fetch_output_json(text)',

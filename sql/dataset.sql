@@ -39,6 +39,14 @@ SELECT data8.upload_block('ds_strict', 0, '[{"d": "2024-02-30"}]');
 SELECT name, input, completed, record_count, location FROM data8.datasets() ORDER BY name;
 SELECT count(*) FROM data8.datasets(include_input => false);
 SELECT count(*) FROM data8.datasets(include_input => true, include_output => false);
+-- NULL means "not given": the filter is left out, as in the default
+SELECT count(*) FROM data8.datasets(include_input => NULL);
+SELECT count(*) FROM data8.datasets(NULL, include_output => false);
+SELECT count(*) FROM data8.datasets(NULL, NULL);
+SELECT l::jsonb->>'query' AS query FROM
+  regexp_split_to_table(pg_read_file(current_setting('data8_test.sim_log')), E'\n') AS l
+ WHERE l LIKE '%"path":"/Dataset"%' AND l::jsonb->>'fault' IS NULL
+ ORDER BY (l::jsonb->>'seq')::bigint DESC LIMIT 3;
 -- more than one page (100 per page)
 SELECT count(data8.create_dataset('ds_page_' || lpad(i::text, 3, '0'), '{"a": 0}'))
   FROM generate_series(1, 150) i;

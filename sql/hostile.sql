@@ -131,6 +131,22 @@ SELECT * FROM data8.download_block('hostile_bad_records_short', 1, 10);
 SELECT * FROM hostile_calls('hostile_bad_records_short');
 SELECT 1;
 
+-- a record that is not an object (the 3rd of 3): an ERROR that says which
+-- record it is and what it is, never a row, from download_block as from
+-- fetch_output and fetch_output_json
+SELECT n AS mode,
+       hostile_try(format('SELECT count(*) FROM data8.download_block(%L, 1, 10)',
+                          'hostile_bad_records_' || n)) AS download_block,
+       hostile_try(format('SELECT count(*) FROM data8.fetch_output_json(%L)',
+                          'hostile_bad_records_' || n)) AS fetch_output_json
+  FROM unnest(ARRAY['number', 'string', 'array', 'null']) WITH ORDINALITY u(n, i) ORDER BY i;
+SELECT * FROM hostile_calls('hostile_bad_records_array');
+-- its position in a page that starts further on
+SELECT hostile_try('SELECT count(*) FROM data8.download_block(''hostile_bad_records_null'', 2, 5)');
+-- the good records before it are returned when it is not asked for
+SELECT * FROM data8.download_block('hostile_bad_records_number', 1, 2);
+SELECT 1;
+
 -- a string holding \u0000
 SELECT * FROM hostile_calls('hostile_nul');
 SELECT * FROM data8.fetch_output('hostile_nul') AS t(id int, name bytea);
@@ -138,6 +154,35 @@ SELECT 1;
 
 -- a string with invalid UTF-8 bytes
 SELECT * FROM hostile_calls('hostile_bad_utf8');
+SELECT 1;
+
+-- lists are read until an empty page: a short page is not the end (while
+-- hostile_list_short exists, the service answers one item a page)
+SELECT name FROM data8.create_dataset('hostile_list_short', '{"id": 1}');
+SELECT count(data8.create_dataset(n, '{"id": 1}')) FROM unnest(ARRAY['list_a', 'list_b']) n;
+SELECT data8.upload_block('list_a', 0, '[{"id": 1}]');
+SELECT data8.complete_dataset('list_a', 1);
+SELECT count(data8.start_job('list job ' || i, 'Echo', '{"Input": "list_a"}')) FROM generate_series(1, 3) i;
+SELECT count(*) AS datasets, count(*) FILTER (WHERE input) AS inputs FROM data8.datasets();
+SELECT name FROM data8.jobs();
+SELECT l->>'path' AS list, count(*) AS pages_read FROM hostile_log() l
+ WHERE l->>'method' = 'GET' AND l->>'path' IN ('/Dataset', '/Job') GROUP BY 1 ORDER BY 1;
+-- a service that ignores page never sends an empty page: an ERROR at the bound
+SELECT name FROM data8.create_dataset('hostile_list_ignore_page', '{"id": 1}');
+SELECT hostile_try('SELECT count(*) FROM data8.datasets()');
+SELECT hostile_try('SELECT count(*) FROM data8.jobs()');
+SELECT data8.delete_dataset('hostile_list_ignore_page');
+SELECT data8.delete_dataset('hostile_list_short');
+SELECT count(*) AS datasets FROM data8.datasets();
+
+-- an allowed-IP entry with host bits set (a key named hostile_ips... lists
+-- "10.1.2.3/16") is its network, and never fails the whole list
+SELECT key FROM data8.create_api_key('hostile_ips_1');
+SELECT data8.add_api_key_allowed_ip('hostile_ips_1', '192.168.0.0/24');
+SELECT data8.api_key_allowed_ips('hostile_ips_1') AS network ORDER BY 1;
+SELECT allowed_ips FROM data8.api_key('hostile_ips_1');
+SELECT allowed_ips FROM data8.api_keys() WHERE key = 'hostile_ips_1';
+SELECT data8.delete_api_key('hostile_ips_1');
 SELECT 1;
 
 -- hostile names are refused before any request is sent

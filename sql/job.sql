@@ -115,6 +115,19 @@ SELECT * FROM data8.wait_for_job('jt fails 1');
 SELECT * FROM data8.wait_for_job('jt fails 1');
 \set VERBOSITY default
 SELECT status, state, percent_complete, message, output_datasets FROM data8.job('jt fails 1');
+-- the reference's Job has no message: FailsSilently ends in status 3 without
+-- one, and DETAIL says plainly that Data8 gave no reason
+SELECT state FROM data8.start_job('jt fails quietly', 'FailsSilently', '{"Input": "jt_echo_in"}');
+SELECT * FROM data8.wait_for_job('jt fails quietly');
+SELECT status, message, statistics FROM data8.job('jt fails quietly');
+-- the same reason for PL/pgSQL, from a data8.job value (NULL unless it failed
+-- or was cancelled)
+SELECT n AS name, data8.job_failure_reason(data8.job(n)) AS reason
+  FROM unnest(ARRAY['jt fails 1', 'jt fails quietly']) n ORDER BY 1;
+SELECT data8.job_failure_reason(ROW('x', 'w', 4, 'cancelled', 100, NULL, NULL, NULL, NULL, NULL,
+                                    NULL, NULL, NULL, NULL, NULL)::data8.job) AS cancelled,
+       data8.job_failure_reason(ROW('x', 'w', 2, 'completed', 100, NULL, NULL, NULL, 'ok', '{}',
+                                    NULL, NULL, NULL, NULL, NULL)::data8.job) AS completed;
 
 -- timeout: 57014 (query_canceled, which WHEN OTHERS does not catch); the
 -- job keeps running at Data8 and can be waited for again.  50,000 records

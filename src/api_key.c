@@ -6,6 +6,7 @@
 #include "data8.h"
 
 #include "fmgr.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
 #include "utils/lsyscache.h"
@@ -164,15 +165,20 @@ check_service(const char *service)
 }
 
 /*
- * Builds the body of a POST or PUT from arguments 1 to 5 (description,
- * username, expires_on, max_requests_per_ip_per_day, is_client_key), each
- * left out when NULL; key (may be NULL) goes first.  Returns the number of
- * fields other than the key.
+ * Ensures body holds the key object of a POST or PUT from arguments 1 to 5
+ * (description, username, expires_on, max_requests_per_ip_per_day,
+ * is_client_key), key (may be NULL) first.  A NULL argument is left out,
+ * or, given current (the key as read, for a PUT), keeps its current value.
+ * Returns the number of non-NULL arguments.
  */
 static int
-key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key)
+key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key, D8Json *current)
 {
+	static const char *const members[] = {
+		NULL, "description", "username", "expiresOn", "maxRequestsPerIPPerDay", "isClientKey"
+	};
 	int			n = 0;
+	int			argno;
 
 	appendStringInfoChar(body, '{');
 	if (key)
@@ -180,44 +186,114 @@ key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key)
 		d8_json_append_member(body, "key");
 		d8_json_append_cstring(body, key);
 	}
-	if (!PG_ARGISNULL(1))
+	for (argno = 1; argno < lengthof(members); argno++)
 	{
-		d8_json_append_member(body, "description");
-		d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+		if (PG_ARGISNULL(argno))
+		{
+			if (current)
+				d8_json_append_kept(body, current, members[argno]);
+			continue;
+		}
 		n++;
-	}
-	if (!PG_ARGISNULL(2))
-	{
-		d8_json_append_member(body, "username");
-		d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(2)));
-		n++;
-	}
-	if (!PG_ARGISNULL(3))
-	{
-		d8_json_append_member(body, "expiresOn");
-		d8_json_append_timestamp(body, PG_GETARG_TIMESTAMPTZ(3));
-		n++;
-	}
-	if (!PG_ARGISNULL(4))
-	{
-		int32		max = PG_GETARG_INT32(4);
-
-		if (max < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("max_requests_per_ip_per_day must not be negative")));
-		d8_json_append_member(body, "maxRequestsPerIPPerDay");
-		appendStringInfo(body, "%d", max);
-		n++;
-	}
-	if (!PG_ARGISNULL(5))
-	{
-		d8_json_append_member(body, "isClientKey");
-		appendStringInfoString(body, PG_GETARG_BOOL(5) ? "true" : "false");
-		n++;
+		d8_json_append_member(body, members[argno]);
+		switch (argno)
+		{
+			case 1:
+			case 2:
+				d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(argno)));
+				break;
+			case 3:
+				d8_json_append_timestamp(body, PG_GETARG_TIMESTAMPTZ(argno));
+				break;
+			case 4:
+				if (PG_GETARG_INT32(argno) < 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("max_requests_per_ip_per_day must not be negative")));
+				appendStringInfo(body, "%d", PG_GETARG_INT32(argno));
+				break;
+			case 5:
+				appendStringInfoString(body, PG_GETARG_BOOL(argno) ? "true" : "false");
+				break;
+		}
 	}
 	appendStringInfoChar(body, '}');
 	return n;
+}
+
+/* Ensures body is the whole key for update_api_key's PUT (D8UpdateBody). */
+static int
+key_update_body(void *arg, StringInfo body, D8Json *current)
+{
+	FunctionCallInfo fcinfo = (FunctionCallInfo) arg;
+
+	return key_body(fcinfo, body, text_to_cstring(PG_GETARG_TEXT_PP(0)), current);
+}
+
+/*
+ * The cidr of an allowedIPs entry: the entry itself when it is valid cidr,
+ * else (host bits set, as in "10.1.2.3/16") the network of the inet value
+ * it is, so that one such entry never fails the whole list.
+ */
+static Datum
+ip_entry(const char *entry, const char *what)
+{
+	if (entry == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("unexpected Data8 answer to %s", what),
+				 errdetail("Expected a JSON array of strings.")));
+	return DirectFunctionCall1(network_network,
+							   DirectFunctionCall1(inet_in, CStringGetDatum(entry)));
+}
+
+/*
+ * The C strings of a data8.api_key row from a key object (D8RowStrings):
+ * allowed_ips holds the cidr of each entry (see ip_entry).
+ */
+static char **
+key_cstrings(D8Json *obj, TupleDesc tupdesc)
+{
+	char	  **values = d8_json_row_cstrings(obj, tupdesc, api_key_fields,
+											  lengthof(api_key_fields));
+	D8Json	   *ips = d8_json_get(obj, "allowedIPs");
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		StringInfoData literal;
+		size_t		k;
+
+		if (TupleDescAttr(tupdesc, i)->attisdropped ||
+			strcmp(NameStr(TupleDescAttr(tupdesc, i)->attname), "allowed_ips") != 0 ||
+			!d8_json_is_array(ips))
+			continue;
+		initStringInfo(&literal);
+		appendStringInfoChar(&literal, '{');
+		for (k = 0; k < d8_json_size(ips); k++)
+			appendStringInfo(&literal, "%s%s", k ? "," : "",
+							 DatumGetCString(DirectFunctionCall1(cidr_out,
+																 ip_entry(d8_json_string(d8_json_at(ips, k)),
+																		  "an API key"))));
+		appendStringInfoChar(&literal, '}');
+		values[i] = literal.data;
+	}
+	return values;
+}
+
+/* One data8.api_key value from a key object. */
+static Datum
+key_row(FunctionCallInfo fcinfo, D8Json *obj)
+{
+	TupleDesc	tupdesc = d8_result_tupdesc(fcinfo);
+
+	if (!d8_json_is_object(obj))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("unexpected Data8 answer for an API key"),
+				 errdetail("Expected a JSON object.")));
+	return HeapTupleGetDatum(BuildTupleFromCStrings(TupleDescGetAttInMetadata(tupdesc),
+													key_cstrings(obj, tupdesc)));
 }
 
 /* api_keys(): GET /ApiKey, one row per key of the account. */
@@ -227,8 +303,8 @@ data8_api_keys(PG_FUNCTION_ARGS)
 	D8ResultSet *rs = d8_result_set_begin(fcinfo);
 	D8Json	   *root = d8_api("GET", "/ApiKey", "the API key list", NULL, 0);
 
-	d8_result_set_add_list(rs, d8_json_list(root, "items", "GET /ApiKey"),
-						   api_key_fields, lengthof(api_key_fields));
+	rs->row_strings = key_cstrings;
+	d8_result_set_add_list(rs, d8_json_list(root, "items", "GET /ApiKey"), NULL, 0);
 	PG_RETURN_NULL();
 }
 
@@ -237,10 +313,8 @@ Datum
 data8_api_key(PG_FUNCTION_ARGS)
 {
 	char	   *key = key_arg(fcinfo, 0);
-	D8Json	   *obj;
 
-	obj = d8_api("GET", d8_url_path(2, "ApiKey", key), key_object(key), NULL, 0);
-	return d8_result_row(fcinfo, obj, api_key_fields, lengthof(api_key_fields));
+	return key_row(fcinfo, d8_api("GET", d8_url_path(2, "ApiKey", key), key_object(key), NULL, 0));
 }
 
 /*
@@ -260,7 +334,7 @@ data8_create_api_key(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(0))
 		key = key_arg(fcinfo, 0);
 	initStringInfo(&body);
-	key_body(fcinfo, &body, key);
+	key_body(fcinfo, &body, key, NULL);
 
 	if (key)
 	{
@@ -278,28 +352,28 @@ data8_create_api_key(PG_FUNCTION_ARGS)
 					 errmsg("Data8 created an API key but did not return it"),
 					 errhint("Find the new key with data8.api_keys().")));
 	}
-	return d8_result_row(fcinfo, obj, api_key_fields, lengthof(api_key_fields));
+	return key_row(fcinfo, obj);
 }
 
 /*
  * update_api_key(key, description, username, expires_on,
- * max_requests_per_ip_per_day, is_client_key): PUT /ApiKey/{key} with the
- * non-NULL fields (nothing is sent when all are NULL), then the key as it
- * now is.
+ * max_requests_per_ip_per_day, is_client_key): reads the key, PUTs the
+ * whole key with the non-NULL fields changed (nothing is sent when all are
+ * NULL), then returns the key as it now is.
  */
 Datum
 data8_update_api_key(PG_FUNCTION_ARGS)
 {
 	char	   *key = key_arg(fcinfo, 0);
-	char	   *path = d8_url_path(2, "ApiKey", key);
-	StringInfoData body;
+	StringInfoData checked;
 	D8Json	   *obj;
 
-	initStringInfo(&body);
-	if (key_body(fcinfo, &body, NULL) > 0)
-		d8_api("PUT", path, key_object(key), &body, 0);
-	obj = d8_api("GET", path, key_object(key), NULL, 0);
-	return d8_result_row(fcinfo, obj, api_key_fields, lengthof(api_key_fields));
+	/* the arguments are checked before anything is sent */
+	initStringInfo(&checked);
+	key_body(fcinfo, &checked, NULL, NULL);
+	obj = d8_api_update(d8_url_path(2, "ApiKey", key), key_object(key),
+						key_update_body, fcinfo);
+	return key_row(fcinfo, obj);
 }
 
 /* delete_api_key(key): DELETE /ApiKey/{key}. */
@@ -314,7 +388,8 @@ data8_delete_api_key(PG_FUNCTION_ARGS)
 
 /*
  * GET /ApiKey/{key}/<list>: one row per string of the list, converted with
- * the input function of the result column (text or cidr).
+ * the input function of the result column (text), or for IP networks to the
+ * cidr of each entry (see ip_entry).
  */
 static Datum
 list_rows(FunctionCallInfo fcinfo, KeyList list)
@@ -337,6 +412,12 @@ list_rows(FunctionCallInfo fcinfo, KeyList list)
 		Datum		value;
 		bool		isnull = false;
 
+		if (list == LIST_IPS)
+		{
+			value = ip_entry(s, psprintf("GET %s", path));
+			tuplestore_putvalues(rs->store, rs->tupdesc, &value, &isnull);
+			continue;
+		}
 		if (s == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
@@ -412,8 +493,8 @@ data8_api_key_allowed_ips(PG_FUNCTION_ARGS)
 }
 
 /*
- * PUT or DELETE /ApiKey/{key}/allowedIPs/{network}/{prefix}, the network
- * address and prefix length taken from a cidr (which has no host bits).
+ * DELETE /ApiKey/{key}/allowedIPs/{network}/{prefix}, the network address
+ * and prefix length taken from a cidr (which has no host bits).
  */
 static void
 ip_change(FunctionCallInfo fcinfo, const char *method)
@@ -432,11 +513,24 @@ ip_change(FunctionCallInfo fcinfo, const char *method)
 		   NULL, 0);
 }
 
-/* add_api_key_allowed_ip(key, network): PUT .../allowedIPs/{network}/{prefix}. */
+/*
+ * add_api_key_allowed_ip(key, network): POST .../allowedIPs with the
+ * network as a CIDR string, the reference's body form: no address goes in
+ * the path (an IPv6 address would put colons there).  Adding a listed
+ * network is no error, so the request is retried like a PUT.
+ */
 Datum
 data8_add_api_key_allowed_ip(PG_FUNCTION_ARGS)
 {
-	ip_change(fcinfo, "PUT");
+	char	   *key = key_arg(fcinfo, 0);
+	char	   *network = DatumGetCString(DirectFunctionCall1(cidr_out,
+															  InetPGetDatum(PG_GETARG_INET_PP(1))));
+	StringInfoData body;
+
+	initStringInfo(&body);
+	d8_json_append_cstring(&body, network);
+	d8_api("POST", psprintf("%s/%s", d8_url_path(2, "ApiKey", key), list_route[LIST_IPS]),
+		   key_object(key), &body, D8_IDEMPOTENT);
 	PG_RETURN_VOID();
 }
 

@@ -203,36 +203,76 @@ credential_row(FunctionCallInfo fcinfo, D8Json *obj)
 											  TupleDescGetAttInMetadata(tupdesc)));
 }
 
-/* Appends "description" (and a comma when needed) unless the arg is NULL. */
+/*
+ * Ensures body has member "member" from text argument argno when it is not
+ * NULL; a NULL argument is left out, or, given current (the object as
+ * read, for a PUT), keeps its current value.  Returns 1 for a non-NULL
+ * argument, else 0.
+ */
 static int
 append_text_member(FunctionCallInfo fcinfo, StringInfo body, int argno,
-				   const char *member)
+				   const char *member, D8Json *current)
 {
 	if (PG_ARGISNULL(argno))
+	{
+		if (current)
+			d8_json_append_kept(body, current, member);
 		return 0;
+	}
 	d8_json_append_member(body, member);
 	d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(argno)));
 	return 1;
 }
 
 /*
- * The body of a secret's POST or PUT: {"description", "expires"} from
- * arguments descr_arg and expires_arg, each left out when NULL.  The
- * service decides whether an expiry is in the future (its clock counts).
+ * Ensures body is a secret's POST or PUT body {"clientSecretId",
+ * "description", "expires"} from arguments descr_arg and expires_arg: a
+ * NULL one left out, or with current (the secret as read, for a PUT) kept,
+ * as is clientSecretId.  The service decides whether an expiry is in the
+ * future (its clock counts).  Returns the number of non-NULL arguments.
  */
 static int
-secret_body(FunctionCallInfo fcinfo, StringInfo body, int descr_arg, int expires_arg)
+secret_body(FunctionCallInfo fcinfo, StringInfo body, int descr_arg, int expires_arg,
+			D8Json *current)
 {
 	int			n;
 
 	appendStringInfoChar(body, '{');
-	n = append_text_member(fcinfo, body, descr_arg, "description");
+	if (current)
+		d8_json_append_kept(body, current, "clientSecretId");
+	n = append_text_member(fcinfo, body, descr_arg, "description", current);
 	if (!PG_ARGISNULL(expires_arg))
 	{
 		d8_json_append_member(body, "expires");
 		d8_json_append_timestamp(body, PG_GETARG_TIMESTAMPTZ(expires_arg));
 		n++;
 	}
+	else if (current)
+		d8_json_append_kept(body, current, "expires");
+	appendStringInfoChar(body, '}');
+	return n;
+}
+
+/* Ensures body is the whole secret for update_client_secret's PUT (D8UpdateBody). */
+static int
+secret_update_body(void *arg, StringInfo body, D8Json *current)
+{
+	return secret_body((FunctionCallInfo) arg, body, 2, 3, current);
+}
+
+/*
+ * Ensures body is the whole credential for update_client_credential's PUT
+ * (D8UpdateBody): clientId and description; its secrets have routes of
+ * their own and are not sent.
+ */
+static int
+credential_update_body(void *arg, StringInfo body, D8Json *current)
+{
+	int			n;
+
+	appendStringInfoChar(body, '{');
+	d8_json_append_kept(body, current, "clientId");
+	n = append_text_member((FunctionCallInfo) arg, body, 1, "description", current);
 	appendStringInfoChar(body, '}');
 	return n;
 }
@@ -281,7 +321,7 @@ data8_create_client_credential(PG_FUNCTION_ARGS)
 
 	initStringInfo(&body);
 	appendStringInfoChar(&body, '{');
-	append_text_member(fcinfo, &body, 0, "description");
+	append_text_member(fcinfo, &body, 0, "description", NULL);
 	appendStringInfoChar(&body, '}');
 	obj = d8_api("POST", "/ClientCredential", "a new client credential", &body, 0);
 	if (obj == NULL)
@@ -293,26 +333,18 @@ data8_create_client_credential(PG_FUNCTION_ARGS)
 }
 
 /*
- * update_client_credential(client_id, description): PUT
- * /ClientCredential/{id} (nothing is sent for a NULL description), then
- * the credential as it now is.
+ * update_client_credential(client_id, description): reads the credential,
+ * PUTs it whole with the description changed (nothing is sent for a NULL
+ * description), then returns the credential as it now is.
  */
 Datum
 data8_update_client_credential(PG_FUNCTION_ARGS)
 {
 	char	   *id = client_id_arg(fcinfo, 0);
-	char	   *path = d8_url_path(2, "ClientCredential", id);
-	StringInfoData body;
 	D8Json	   *obj;
 
-	initStringInfo(&body);
-	appendStringInfoChar(&body, '{');
-	if (append_text_member(fcinfo, &body, 1, "description") > 0)
-	{
-		appendStringInfoChar(&body, '}');
-		d8_api("PUT", path, credential_object(id), &body, 0);
-	}
-	obj = d8_api("GET", path, credential_object(id), NULL, 0);
+	obj = d8_api_update(d8_url_path(2, "ClientCredential", id), credential_object(id),
+						credential_update_body, fcinfo);
 	return credential_row(fcinfo, obj);
 }
 
@@ -370,7 +402,7 @@ data8_create_client_secret(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	initStringInfo(&body);
-	secret_body(fcinfo, &body, 1, 2);
+	secret_body(fcinfo, &body, 1, 2, NULL);
 
 	req.method = "POST";
 	req.path = path;
@@ -394,23 +426,23 @@ data8_create_client_secret(PG_FUNCTION_ARGS)
 }
 
 /*
- * update_client_secret(client_id, secret_id, description, expires): PUT
- * .../secrets/{secretId} with the non-NULL fields (nothing is sent when
- * both are NULL), then the secret as it now is.
+ * update_client_secret(client_id, secret_id, description, expires): reads
+ * the secret, PUTs it whole with the non-NULL fields changed (nothing is
+ * sent when both are NULL), then returns the secret as it now is.
  */
 Datum
 data8_update_client_secret(PG_FUNCTION_ARGS)
 {
 	char	   *id = client_id_arg(fcinfo, 0);
 	int32		secret_id = secret_id_arg(fcinfo, 1);
-	char	   *path = secret_path(id, secret_id);
-	StringInfoData body;
+	StringInfoData checked;
 	D8Json	   *obj;
 
-	initStringInfo(&body);
-	if (secret_body(fcinfo, &body, 2, 3) > 0)
-		d8_api("PUT", path, secret_object(id, secret_id), &body, 0);
-	obj = d8_api("GET", path, secret_object(id, secret_id), NULL, 0);
+	/* the arguments are checked before anything is sent */
+	initStringInfo(&checked);
+	secret_body(fcinfo, &checked, 2, 3, NULL);
+	obj = d8_api_update(secret_path(id, secret_id), secret_object(id, secret_id),
+						secret_update_body, fcinfo);
 	return d8_result_row(fcinfo, obj, secret_fields, lengthof(secret_fields));
 }
 

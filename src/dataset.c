@@ -14,6 +14,7 @@
 #include "http.h"
 #include "json.h"
 #include "profile.h"
+#include "record.h"
 #include "result.h"
 #include "validate.h"
 
@@ -45,16 +46,23 @@ jsonb_arg(Jsonb *jb, const char *argname)
 	return d8_json_parse(text, strlen(text), argname);
 }
 
-/* datasets(include_input, include_output): every page of GET /Dataset. */
+/*
+ * datasets(include_input, include_output): every page of GET /Dataset; a
+ * NULL argument leaves its filter out (the service's default: included).
+ */
 Datum
 data8_datasets(PG_FUNCTION_ARGS)
 {
 	D8ResultSet *rs = d8_result_set_begin(fcinfo);
-	char	   *filters = psprintf("input=%s&output=%s",
-								   PG_GETARG_BOOL(0) ? "true" : "false",
-								   PG_GETARG_BOOL(1) ? "true" : "false");
+	StringInfoData filters;
 
-	d8_result_set_paged(rs, "/Dataset", filters, "the dataset list",
+	initStringInfo(&filters);
+	if (!PG_ARGISNULL(0))
+		appendStringInfo(&filters, "input=%s", PG_GETARG_BOOL(0) ? "true" : "false");
+	if (!PG_ARGISNULL(1))
+		appendStringInfo(&filters, "%soutput=%s", filters.len ? "&" : "",
+						 PG_GETARG_BOOL(1) ? "true" : "false");
+	d8_result_set_paged(rs, "/Dataset", filters.data, "the dataset list",
 						dataset_fields, lengthof(dataset_fields));
 	PG_RETURN_NULL();
 }
@@ -270,7 +278,8 @@ data8_upload_block(PG_FUNCTION_ARGS)
 
 /*
  * download_block(name, start, count): GET /Dataset/{name}/data, one jsonb
- * per record, in dataset order.
+ * per record, in dataset order, numbers as the service wrote them; a
+ * record that is not an object is an ERROR, as in fetch_output.
  */
 Datum
 data8_download_block(PG_FUNCTION_ARGS)
@@ -279,10 +288,9 @@ data8_download_block(PG_FUNCTION_ARGS)
 	int64		start = PG_GETARG_INT64(1);
 	int32		count = PG_GETARG_INT32(2);
 	D8ResultSet *rs;
-	D8Json	   *root;
-	D8Json	   *list;
-	size_t		i;
-	char	   *path;
+	D8Request	req;
+	D8Response	resp;
+	D8RecordReader reader;
 
 	d8_check_dataset_name(name, "dataset");
 	if (start < 1)
@@ -296,17 +304,20 @@ data8_download_block(PG_FUNCTION_ARGS)
 				 errmsg("count must be between 1 and %d", D8_BLOCK_RECORDS)));
 
 	rs = d8_result_set_begin(fcinfo);
-	path = psprintf("%s/data?start=" INT64_FORMAT "&count=%d",
-					d8_url_path(2, "Dataset", name), start, count);
-	root = d8_api("GET", path, object_name(name), NULL, 0);
-	list = d8_json_list(root, "records", path);
-	for (i = 0; i < d8_json_size(list); i++)
-	{
-		Datum		value = DirectFunctionCall1(jsonb_in,
-												CStringGetDatum(d8_json_dump(d8_json_at(list, i))));
-		bool		isnull = false;
+	req.method = "GET";
+	req.path = psprintf("%s/data?start=" INT64_FORMAT "&count=%d",
+						d8_url_path(2, "Dataset", name), start, count);
+	req.object = object_name(name);
+	req.body = NULL;
+	req.flags = D8_IDEMPOTENT;
+	d8_http_perform(d8_profile_active(), &req, &resp);
+	d8_http_check(&req, &resp);
+	d8_http_check_json(&req, &resp);
 
-		tuplestore_putvalues(rs->store, rs->tupdesc, &value, &isnull);
-	}
+	d8_records_begin(&reader, resp.body.data, resp.body.len,
+					 psprintf("GET %s", req.path), start);
+	while (d8_records_next(&reader))
+		d8_result_set_add_record(rs, &reader);
+	d8_records_end(&reader);
 	PG_RETURN_NULL();
 }

@@ -775,17 +775,27 @@ d8_http_check(D8Request *req, D8Response *resp)
 D8Json *
 d8_api_response_json(D8Request *req, D8Response *resp)
 {
-	char	   *what;
-
 	if (resp->body.len == 0)
 		return NULL;
-	what = psprintf("%s %s", req->method, req->path);
+	d8_http_check_json(req, resp);
+	return d8_json_parse(resp->body.data, resp->body.len,
+						 psprintf("%s %s", req->method, req->path));
+}
+
+/*
+ * Ensures an answer is JSON by its content type (when it has one): a
+ * profile whose api_url points elsewhere gets a page of HTML, not a parse
+ * error.
+ */
+void
+d8_http_check_json(D8Request *req, D8Response *resp)
+{
 	if (resp->content_type[0] && strstr(resp->content_type, "json") == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("Data8 answered %s with %s, not JSON", what, resp->content_type),
+				 errmsg("Data8 answered %s %s with %s, not JSON",
+						req->method, req->path, resp->content_type),
 				 errhint("Check the profile's api_url: it may not point at the Data8 API.")));
-	return d8_json_parse(resp->body.data, resp->body.len, what);
 }
 
 /*
@@ -867,4 +877,29 @@ d8_api_create_or_get(char *path, const char *object, StringInfo body,
 					 char *recheck_path, bool *existed)
 {
 	return api_create(path, object, body, recheck_path, true, existed);
+}
+
+/*
+ * Updates an object without clearing what the caller did not name: reads it
+ * (GET path), lets build write the whole object into a body with the
+ * caller's changes overlaid on what was read, PUTs it and reads it back.
+ * When build reports no change, nothing is sent and the object is returned
+ * as read.
+ */
+D8Json *
+d8_api_update(char *path, const char *object, D8UpdateBody build, void *arg)
+{
+	D8Json	   *current = d8_api("GET", path, object, NULL, 0);
+	StringInfoData body;
+
+	if (!d8_json_is_object(current))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("unexpected Data8 answer for %s", object),
+				 errdetail("Expected a JSON object.")));
+	initStringInfo(&body);
+	if (build(arg, &body, current) == 0)
+		return current;
+	d8_api("PUT", path, object, &body, 0);
+	return d8_api("GET", path, object, NULL, 0);
 }

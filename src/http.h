@@ -76,6 +76,14 @@ extern D8Json *d8_api_create(char *path, const char *object, StringInfo body,
 extern D8Json *d8_api_create_or_get(char *path, const char *object, StringInfo body,
 									 char *recheck_path, bool *existed);
 extern D8Json *d8_api_response_json(D8Request *req, D8Response *resp);
+extern void d8_http_check_json(D8Request *req, D8Response *resp);
+
+/*
+ * Writes the whole object for a PUT into body: the caller's changes over
+ * current (the object as read).  Returns the number of changes.
+ */
+typedef int (*D8UpdateBody) (void *arg, StringInfo body, D8Json *current);
+extern D8Json *d8_api_update(char *path, const char *object, D8UpdateBody build, void *arg);
 
 /* Interruptible sleep (http.c) */
 extern void d8_sleep_ms(long ms);

@@ -7,6 +7,7 @@
 
 #include "common/int.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -16,6 +17,7 @@
 
 #include "contract.h"
 #include "http.h"
+#include "job.h"
 #include "json.h"
 #include "result.h"
 #include "validate.h"
@@ -24,6 +26,7 @@ PG_FUNCTION_INFO_V1(data8_jobs);
 PG_FUNCTION_INFO_V1(data8_job);
 PG_FUNCTION_INFO_V1(data8_start_job);
 PG_FUNCTION_INFO_V1(data8_wait_for_job);
+PG_FUNCTION_INFO_V1(data8_job_failure_reason);
 
 /* data8.job columns that differ from the JSON member names */
 static const D8Field job_fields[] = {
@@ -132,8 +135,6 @@ data8_jobs(PG_FUNCTION_ARGS)
 {
 	StringInfoData filters;
 	D8ResultSet *rs;
-	MemoryContext page_cxt;
-	int			page;
 
 	initStringInfo(&filters);
 	if (!PG_ARGISNULL(0))
@@ -149,34 +150,8 @@ data8_jobs(PG_FUNCTION_ARGS)
 		append_date_filter(&filters, "endDate", PG_GETARG_TIMESTAMPTZ(2));
 
 	rs = d8_result_set_begin(fcinfo);
-	page_cxt = AllocSetContextCreate(CurrentMemoryContext, "data8 job page",
-									 ALLOCSET_DEFAULT_SIZES);
-	for (page = 1;; page++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(page_cxt);
-		char	   *url = psprintf("/Job?page=%d%s%s", page,
-								   filters.len ? "&" : "", filters.data);
-		D8Json	   *list = d8_json_list(d8_api("GET", url, "the job list", NULL, 0),
-										"items", url);
-		size_t		n = d8_json_size(list);
-		size_t		i;
-
-		for (i = 0; i < n; i++)
-		{
-			HeapTuple	tuple = BuildTupleFromCStrings(rs->attinmeta,
-													   job_cstrings(d8_json_at(list, i),
-																	rs->tupdesc));
-
-			tuplestore_puttuple(rs->store, tuple);
-			rs->rows++;
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(page_cxt);
-		if (n < D8_LIST_PAGE_SIZE)
-			break;
-		CHECK_FOR_INTERRUPTS();
-	}
-	MemoryContextDelete(page_cxt);
+	rs->row_strings = job_cstrings;
+	d8_result_set_paged(rs, "/Job", filters.data, "the job list", NULL, 0);
 	PG_RETURN_NULL();
 }
 
@@ -374,6 +349,73 @@ data8_start_job(PG_FUNCTION_ARGS)
 	return job_row(fcinfo, obj);
 }
 
+/*
+ * The reason of a failed or cancelled job: its message when the service
+ * gave one, else a sentence saying plainly that it gave none,
+ * with the status and statistics (jsonb text, or NULL) it did give.  The
+ * reference's Job has no message field: the live service may never send one.
+ */
+static char *
+job_failure_reason(const char *message, int64 status, const char *statistics)
+{
+	if (message != NULL && message[0] != '\0')
+		return pstrdup(message);
+	if (statistics == NULL || strcmp(statistics, "{}") == 0)
+		return psprintf("Data8 gave no reason. The job's status is " INT64_FORMAT
+						" (%s) and it has no statistics.",
+						status, d8_job_state_name(status));
+	return psprintf("Data8 gave no reason. The job's status is " INT64_FORMAT
+					" (%s) and its statistics are %s.",
+					status, d8_job_state_name(status), statistics);
+}
+
+/* A JSON value as jsonb prints it (as data8.job shows it), or NULL. */
+static char *
+jsonb_text(D8Json *v)
+{
+	if (d8_json_is_null(v))
+		return NULL;
+	return DatumGetCString(DirectFunctionCall1(jsonb_out,
+											   DirectFunctionCall1(jsonb_in,
+																   CStringGetDatum(d8_json_dump(v)))));
+}
+
+/* The reason of a failed or cancelled job, from the job object itself. */
+char *
+d8_job_failure_reason(D8Json *job, int64 status)
+{
+	return job_failure_reason(d8_json_string(d8_json_get(job, "message")), status,
+							  jsonb_text(d8_json_get(job, "statistics")));
+}
+
+/*
+ * job_failure_reason(job data8.job): the reason a failed or cancelled job
+ * gives (see job_failure_reason()); NULL for a job in any other state.
+ */
+Datum
+data8_job_failure_reason(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader job = PG_GETARG_HEAPTUPLEHEADER(0);
+	bool		isnull;
+	Datum		status = GetAttributeByName(job, "status", &isnull);
+	Datum		message;
+	Datum		statistics;
+	bool		statistics_null;
+	const char *state;
+
+	if (isnull)
+		PG_RETURN_NULL();
+	state = d8_job_state_name(DatumGetInt32(status));
+	if (strcmp(state, "failed") != 0 && strcmp(state, "cancelled") != 0)
+		PG_RETURN_NULL();
+	message = GetAttributeByName(job, "message", &isnull);
+	statistics = GetAttributeByName(job, "statistics", &statistics_null);
+	PG_RETURN_TEXT_P(cstring_to_text(job_failure_reason(isnull ? NULL : TextDatumGetCString(message),
+														DatumGetInt32(status),
+														statistics_null ? NULL :
+														DatumGetCString(DirectFunctionCall1(jsonb_out, statistics)))));
+}
+
 /* An interval as microseconds (a month is 30 days), saturating at the max. */
 static int64
 interval_usecs(Interval *iv)
@@ -479,7 +521,7 @@ data8_wait_for_job(PG_FUNCTION_ARGS)
 		MemoryContext old;
 		int64		status;
 		const char *state;
-		const char *message;
+		char	   *reason = NULL;
 		TimestampTz now;
 
 		MemoryContextReset(poll_cxt);
@@ -492,23 +534,21 @@ data8_wait_for_job(PG_FUNCTION_ARGS)
 					 errmsg("unexpected Data8 answer for %s", object),
 					 errdetail("Expected a JSON object with an integer \"status\".")));
 		state = d8_job_state_name(status);
-		message = d8_json_string(d8_json_get(obj, "message"));
-		if (d8_progress && strcmp(state, "failed") != 0 &&
-			strcmp(state, "cancelled") != 0)
+		if (strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0)
+			reason = d8_job_failure_reason(obj, status);
+		else if (d8_progress)
 			progress_notice(name, obj, state);
 		MemoryContextSwitchTo(old);
 
 		if (strcmp(state, "completed") == 0)
 			break;
-		if (strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0)
+		if (reason)
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 strcmp(state, "failed") == 0 ?
 					 errmsg("Data8 job \"%s\" failed", name) :
 					 errmsg("Data8 job \"%s\" was cancelled", name),
-					 message && message[0] ?
-					 errdetail_internal("%s", message) :
-					 errdetail("Data8 gave no message."),
+					 errdetail_internal("%s", reason),
 					 errhint("data8.job() shows the job's details and statistics.")));
 
 		now = GetCurrentTimestamp();

@@ -490,6 +490,21 @@ d8_json_append_member(StringInfo body, const char *key)
 	appendStringInfoChar(body, ':');
 }
 
+/*
+ * Appends "key": with the member's value in current (an object as read), so
+ * that a PUT keeps it; nothing when current has no such member.
+ */
+void
+d8_json_append_kept(StringInfo body, D8Json *current, const char *key)
+{
+	json_t	   *v = json_object_get(current, key);
+
+	if (v == NULL)
+		return;
+	d8_json_append_member(body, key);
+	appendStringInfoString(body, d8_json_dump(v));
+}
+
 /* Appends a timestamp with time zone as an ISO 8601 UTC string ("...Z"). */
 void
 d8_json_append_timestamp(StringInfo buf, TimestampTz ts)

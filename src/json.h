@@ -63,6 +63,7 @@ extern char **d8_json_row_cstrings(D8Json *obj, TupleDesc tupdesc,
 extern void d8_json_append_string(StringInfo buf, const char *s, size_t len);
 extern void d8_json_append_cstring(StringInfo buf, const char *s);
 extern void d8_json_append_member(StringInfo body, const char *key);
+extern void d8_json_append_kept(StringInfo body, D8Json *current, const char *key);
 extern void d8_json_append_timestamp(StringInfo buf, TimestampTz ts);
 
 #endif							/* DATA8_JSON_H */

@@ -346,14 +346,58 @@ parse_value(D8RecordReader *r, D8RecordValue *v)
 	}
 }
 
-/* Starts reading a page of records from buf (not copied: keep it alive). */
+/*
+ * Ensures a record is a JSON object: anything else at r->p (a valid value,
+ * or invalid JSON) ends in an ERROR that names its kind and position.
+ */
+static void
+check_record_is_object(D8RecordReader *r)
+{
+	D8RecordValue v;
+	const char *kind;
+
+	if (next_is(r, '{'))
+		return;
+	parse_value(r, &v);			/* invalid JSON is a syntax error */
+	switch (v.type)
+	{
+		case D8V_STRING:
+			kind = "a string";
+			break;
+		case D8V_NUMBER:
+			kind = "a number";
+			break;
+		case D8V_TRUE:
+		case D8V_FALSE:
+			kind = "a boolean";
+			break;
+		case D8V_NULL:
+			kind = "null";
+			break;
+		default:
+			kind = "an array";
+			break;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("a record in the Data8 answer to %s is not a JSON object", r->what),
+			 errdetail("Record " INT64_FORMAT " of the page starting at " INT64_FORMAT
+					   " is %s, not an object.", r->index, r->first, kind)));
+}
+
+/*
+ * Starts reading a page of records from buf (not copied: keep it alive);
+ * first is the number of its first record in the dataset, for messages.
+ */
 void
-d8_records_begin(D8RecordReader *r, const char *buf, size_t len, const char *what)
+d8_records_begin(D8RecordReader *r, const char *buf, size_t len, const char *what,
+				 int64 first)
 {
 	memset(r, 0, sizeof(*r));
 	r->buf = r->p = buf;
 	r->end = buf + len;
 	r->what = what;
+	r->first = first;
 	r->state = R_START;
 	initStringInfo(&r->scratch);
 	r->maxvalues = 16;
@@ -460,6 +504,8 @@ d8_records_next(D8RecordReader *r)
 	CHECK_FOR_INTERRUPTS();
 	resetStringInfo(&r->scratch);
 	r->nvalues = 0;
+	r->index++;
+	check_record_is_object(r);
 	skip_ws(r);
 	start = r->p;
 	expect(r, '{', "a record (a JSON object)");
@@ -512,6 +558,7 @@ d8_records_next(D8RecordReader *r)
 	return true;
 }
 
+/* Ensures the reader's buffers are freed. */
 void
 d8_records_end(D8RecordReader *r)
 {

@@ -42,6 +42,8 @@ typedef struct D8RecordReader
 	const char *p;
 	const char *end;
 	const char *what;			/* the request, for messages */
+	int64		first;			/* the number of the page's first record */
+	int64		index;			/* records read so far, in the page */
 	int			state;
 	bool		wrapped;		/* {"records": [...]} */
 	StringInfoData scratch;
@@ -53,7 +55,7 @@ typedef struct D8RecordReader
 } D8RecordReader;
 
 extern void d8_records_begin(D8RecordReader *r, const char *buf, size_t len,
-							 const char *what);
+							 const char *what, int64 first);
 extern bool d8_records_next(D8RecordReader *r);
 extern void d8_records_end(D8RecordReader *r);
 

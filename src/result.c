@@ -5,6 +5,7 @@
 #include "data8.h"
 
 #include "miscadmin.h"
+#include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
 
 #include "http.h"
@@ -87,7 +88,8 @@ d8_result_set_add(D8ResultSet *rs, D8Json *obj,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("unexpected item in a Data8 list"),
 				 errdetail("Expected a JSON object.")));
-	values = d8_json_row_cstrings(obj, rs->tupdesc, fields, nfields);
+	values = rs->row_strings ? rs->row_strings(obj, rs->tupdesc) :
+		d8_json_row_cstrings(obj, rs->tupdesc, fields, nfields);
 	tuple = BuildTupleFromCStrings(rs->attinmeta, values);
 	tuplestore_puttuple(rs->store, tuple);
 	heap_freetuple(tuple);
@@ -105,9 +107,24 @@ d8_result_set_add_list(D8ResultSet *rs, D8Json *list,
 		d8_result_set_add(rs, d8_json_at(list, i), fields, nfields);
 }
 
+/* Adds the reader's current record as one jsonb value, from its exact text. */
+void
+d8_result_set_add_record(D8ResultSet *rs, D8RecordReader *record)
+{
+	char	   *text = pnstrdup(record->raw, record->rawlen);
+	Datum		value = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+	bool		isnull = false;
+
+	tuplestore_putvalues(rs->store, rs->tupdesc, &value, &isnull);
+	rs->rows++;
+	pfree(text);
+}
+
 /*
  * Adds the items of every page of a paged list (GET path?page=N&filters),
- * stopping at an empty or short page.  Returns the number of items.
+ * reading until an empty page (a page holds "up to" 100 items, so a short
+ * one is not the end), at most D8_MAX_LIST_PAGES pages.  Returns the number
+ * of items.
  */
 int64
 d8_result_set_paged(D8ResultSet *rs, const char *path, const char *filters,
@@ -121,19 +138,29 @@ d8_result_set_paged(D8ResultSet *rs, const char *path, const char *filters,
 
 	for (page = 1;; page++)
 	{
-		MemoryContext old = MemoryContextSwitchTo(page_cxt);
-		char	   *url = psprintf("%s?page=%d%s%s", path, page,
-								   filters && filters[0] ? "&" : "",
-								   filters ? filters : "");
-		D8Json	   *root = d8_api("GET", url, object, NULL, 0);
-		D8Json	   *list = d8_json_list(root, "items", url);
-		size_t		n = d8_json_size(list);
+		MemoryContext old;
+		char	   *url;
+		D8Json	   *list;
+		size_t		n;
 
+		if (page > D8_MAX_LIST_PAGES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("Data8 list GET %s has more than %d pages", path, D8_MAX_LIST_PAGES),
+					 errdetail("A list is read until an empty page, and page %d held items. "
+							   "A service that ignores the page parameter never sends an empty page.",
+							   D8_MAX_LIST_PAGES),
+					 errhint("Narrow the list with its filters, if it has any.")));
+		old = MemoryContextSwitchTo(page_cxt);
+		url = psprintf("%s?page=%d%s%s", path, page,
+					   filters && filters[0] ? "&" : "", filters ? filters : "");
+		list = d8_json_list(d8_api("GET", url, object, NULL, 0), "items", url);
+		n = d8_json_size(list);
 		d8_result_set_add_list(rs, list, fields, nfields);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(page_cxt);
 		total += n;
-		if (n < D8_LIST_PAGE_SIZE)
+		if (n == 0)
 			break;
 		CHECK_FOR_INTERRUPTS();
 	}

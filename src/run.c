@@ -35,6 +35,7 @@
 #include "encode.h"
 #include "json.h"
 #include "http.h"
+#include "job.h"
 #include "profile.h"
 #include "run.h"
 #include "stream.h"
@@ -818,15 +819,6 @@ run_failed(D8Run *run, const char *error, bool attempt)
 		elog(ERROR, "could not record the run");
 }
 
-/* The reason a failed or cancelled job gives. */
-static char *
-job_reason(D8Json *job, const char *state)
-{
-	const char *message = d8_json_string(d8_json_get(job, "message"));
-
-	return message && message[0] ? pstrdup(message) : psprintf("Data8 gave no reason (the job is %s).", state);
-}
-
 /*
  * Syncs one run with its owner's rights and profile: applies it when its
  * job completed, marks it failed when the job failed or the run's timeout
@@ -883,7 +875,7 @@ sync_run(D8Run *run, TimestampTz deadline)
 	}
 	else if (strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0)
 	{
-		char	   *reason = job_reason(job, state);
+		char	   *reason = d8_job_failure_reason(job, status);
 
 		run_failed(run, psprintf("Data8 job \"%s\" %s: %s", run->job_name, state, reason), false);
 		ereport(WARNING,

@@ -252,13 +252,7 @@ sink_row(Fetch *f, D8RecordReader *record)
 static void
 sink_json(Fetch *f, D8RecordReader *record)
 {
-	Datum		value;
-	bool		isnull = false;
-	char	   *text = pnstrdup(record->raw, record->rawlen);
-
-	value = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
-	tuplestore_putvalues(f->rs->store, f->rs->tupdesc, &value, &isnull);
-	pfree(text);
+	d8_result_set_add_record(f->rs, record);
 }
 
 /* Hands a record to the caller of d8_fetch_records. */
@@ -283,9 +277,10 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
 	int64		n = 0;
 
 	d8_http_check(&p->req, &p->resp);
+	d8_http_check_json(&p->req, &p->resp);
 	old = MemoryContextSwitchTo(parse_cxt);
 	d8_records_begin(&reader, p->resp.body.data, p->resp.body.len,
-					 psprintf("GET %s", p->req.path));
+					 psprintf("GET %s", p->req.path), p->start);
 	f->recno = p->start;
 	while (d8_records_next(&reader))
 	{

@@ -21,7 +21,7 @@ while [ "${1:-}" = -o ]; do settings+=("$2"); shift 2; done
 ld_path=
 as_pg() {
   local env=(env ${ld_path:+LD_LIBRARY_PATH=$ld_path})
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "${env[@]}" "$@"; else "${env[@]}" "$@"; fi
+  (cd "$tmp" && if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "${env[@]}" "$@"; else "${env[@]}" "$@"; fi)
 }
 
 tmp=$(mktemp -d /tmp/data8-cluster.XXXXXX)
@@ -55,8 +55,8 @@ as_pg "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-sync >"$tmp/
   for s in "${settings[@]}"; do echo "${s%%=*} = '${s#*=}'"; done
 } >> "$data/postgresql.conf"
 touch "$log"; chown postgres: "$log" 2>/dev/null || true
-printf '#!/bin/sh\n# restarts the throwaway cluster\nexec %s env LD_LIBRARY_PATH="%s" "%s/pg_ctl" -D "%s" -l "%s" -w -t 120 restart >/dev/null\n' \
-  "$([ "$(id -u)" -eq 0 ] && echo 'runuser -u postgres --')" "$ld_path" "$bindir" "$data" "$log" > "$tmp/restart"
+printf '#!/bin/sh\n# restarts the throwaway cluster\ncd "%s" || exit 1\nexec %s env LD_LIBRARY_PATH="%s" "%s/pg_ctl" -D "%s" -l "%s" -w -t 120 restart >/dev/null\n' \
+  "$tmp" "$([ "$(id -u)" -eq 0 ] && echo 'runuser -u postgres --')" "$ld_path" "$bindir" "$data" "$log" > "$tmp/restart"
 chmod 755 "$tmp/restart"
 as_pg "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 120 start >/dev/null ||
   { cat "$log" >&2; exit 1; }

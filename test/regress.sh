@@ -3,16 +3,18 @@
 #   1. the pg_regress suite against a clean simulator (pg_cron in libpq mode),
 #   2. the fault subset against a simulator injecting 503s, 429s with
 #      Retry-After, dropped connections and 2-second tokens,
-#   3. the pg_cron test again with cron.use_background_workers = on,
+#   3. the administrative tests against a simulator whose PUT replaces the
+#      object (--put-replaces), with the same expected output,
+#   4. the pg_cron test again with cron.use_background_workers = on,
 # then checks that no secret or bearer token reached the server log, the
 # simulator's logs or any test output.  DATA8_PASSES picks passes (default
-# "clean faults bgworkers"; test/test-versions.sh runs "clean bgworkers").
+# "clean put-replaces faults bgworkers"; test/test-versions.sh runs "clean bgworkers").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source test/sim-env.sh
 
 status=0
-passes=" ${DATA8_PASSES:-clean faults bgworkers} "
+passes=" ${DATA8_PASSES:-clean put-replaces faults bgworkers} "
 # the server log and a restart: exported by test/pg-cluster.sh, or found
 # with Debian's cluster tools under pg_virtualenv
 if [ -z "${PG_SERVER_LOG:-}" ]; then
@@ -58,6 +60,14 @@ for f in 503 429 drop; do
 done
 echo "-- tokens issued during the fault run: $(grep -c '"path":"/connect/token"' "$SIM_LOG" || true)"
 grep -q '"fault":"' "$SIM_LOG" || { echo "FAIL: the fault run injected no fault"; status=1; }
+sim_stop
+fi
+
+if [[ $passes == *" put-replaces "* ]]; then
+# a service whose PUT replaces the object: an update must not clear what
+# it does not name
+sim_start put-replaces --rate 50000 --put-replaces
+run_suite put-replaces test/regress-schedule-put-replaces data8_put_replaces
 sim_stop
 fi
 

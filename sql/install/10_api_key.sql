@@ -90,7 +90,7 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'data8_add_api_key_allowed_ip'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION data8.add_api_key_allowed_ip(text, cidr) IS
-    'Allows an API key to be used from an IP network (PUT /ApiKey/{key}/allowedIPs/{network}/{prefix}); returns nothing, adding a listed network is no error.';
+    'Allows an API key to be used from an IP network (POST /ApiKey/{key}/allowedIPs with the network as a CIDR string); returns nothing, adding a listed network is no error.';
 -- administrative: widens where a key may be used
 REVOKE ALL ON FUNCTION data8.add_api_key_allowed_ip(text, cidr) FROM PUBLIC;
 

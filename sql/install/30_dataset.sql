@@ -4,9 +4,9 @@ CREATE FUNCTION data8.datasets(include_input boolean DEFAULT true,
                                include_output boolean DEFAULT true)
 RETURNS SETOF data8.dataset
 AS 'MODULE_PATHNAME', 'data8_datasets'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION data8.datasets(boolean, boolean) IS
-    'Lists the account''s datasets over all pages (GET /Dataset), sorted by name.';
+    'Lists the account''s datasets over all pages (GET /Dataset, read until an empty page), sorted by name; a NULL argument leaves its filter out (both kinds are then included).';
 
 CREATE FUNCTION data8.dataset(name text)
 RETURNS data8.dataset

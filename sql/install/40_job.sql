@@ -31,4 +31,11 @@ RETURNS data8.job
 AS 'MODULE_PATHNAME', 'data8_wait_for_job'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION data8.wait_for_job(text, interval) IS
-    'Polls a job every data8.poll_interval (growing to ten times it) until it completes and returns it. Raises SQLSTATE 38000 if the job failed or was cancelled (the job''s message in DETAIL) and 57014 when timeout passes (NULL: no limit); the job keeps running at Data8 after a timeout. NOTICE lines show progress when data8.progress is on.';
+    'Polls a job every data8.poll_interval (growing to ten times it) until it completes and returns it. Raises SQLSTATE 38000 if the job failed or was cancelled (its reason in DETAIL, see data8.job_failure_reason) and 57014 when timeout passes (NULL: no limit); the job keeps running at Data8 after a timeout. NOTICE lines show progress when data8.progress is on.';
+
+CREATE FUNCTION data8.job_failure_reason(job data8.job)
+RETURNS text
+AS 'MODULE_PATHNAME', 'data8_job_failure_reason'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION data8.job_failure_reason(data8.job) IS
+    'Why a failed or cancelled job ended: its message when Data8 gave one, else a sentence saying it gave none, with the job''s status and statistics. NULL for a job in any other state.';

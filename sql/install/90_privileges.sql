@@ -30,6 +30,7 @@ AS $$
         'data8.download_block(text, bigint, integer)',
         'data8.jobs(text, timestamptz, timestamptz)', 'data8.job(text)',
         'data8.start_job(text, text, jsonb, jsonb, text)', 'data8.wait_for_job(text, interval)',
+        'data8.job_failure_reason(data8.job)',
         'data8.upload_dataset(text, text, integer, boolean)',
         'data8.fetch_output(text)', 'data8.fetch_output(text, anyelement)',
         'data8.fetch_output_json(text)',

@@ -76,7 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	failed = FUZZ_TRY({
 		kept = palloc0(sizeof(Kept) * MAX_KEPT);
-		d8_records_begin(&r, buf, size, "GET /fuzz");
+		d8_records_begin(&r, buf, size, "GET /fuzz", 1);
 		while (d8_records_next(&r))
 		{
 			int			i;

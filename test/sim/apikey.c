@@ -57,7 +57,9 @@ static json_t *key_json(struct apikey *k)
     json_object_set_new(o, "maxRequestsPerIPPerDay", k->has_max ? json_integer(k->maxreq) : json_null());
     json_object_set_new(o, "isClientKey", json_boolean(k->is_client));
     json_object_set_new(o, "allowedDomains", sl_json(&k->domains));
-    json_object_set_new(o, "allowedIPs", sl_json(&k->ips));
+    json_t *ips = sl_json(&k->ips);
+    hostile_key_ips(k->key, ips);
+    json_object_set_new(o, "allowedIPs", ips);
     json_object_set_new(o, "allowedServices", sl_json(&k->services));
     return o;
 }
@@ -177,7 +179,12 @@ static void list_route(struct req *r, struct account *a, struct apikey *k)
     else { reply_problem(r, 404, "No such route."); return; }
     (void)a;
     if (r->nseg == 3) {
-        if (is_method(r, "GET")) { reply_json(r, 200, sl_json(l)); return; }
+        if (is_method(r, "GET")) {
+            json_t *items = sl_json(l);
+            if (kind == 1) hostile_key_ips(k->key, items);
+            reply_json(r, 200, items);
+            return;
+        }
         if (kind == 1 && is_method(r, "POST")) {
             json_t *b = r->json;
             char c[80]; const char *why = "The body must be a JSON string holding an IP network.";
@@ -284,10 +291,13 @@ static void handle_locked(struct req *r, struct account *a)
                 verr_add(errs, "key", "The key in the body must be absent or equal to the key in the URL.");
         }
         if (json_object_size(errs)) { reply_validation(r, errs, NULL); return; }
-        /* validate into a scratch copy so that a 400 changes nothing */
+        /* validate into a scratch copy so that a 400 changes nothing; with
+         * --put-replaces the body is the whole key: what it leaves out is
+         * cleared (the lists are not part of the body and stay) */
         struct apikey tmp = *k;
-        tmp.description = k->description ? strdup(k->description) : NULL;
-        tmp.username = k->username ? strdup(k->username) : NULL;
+        tmp.description = k->description && !g_opts.put_replaces ? strdup(k->description) : NULL;
+        tmp.username = k->username && !g_opts.put_replaces ? strdup(k->username) : NULL;
+        if (g_opts.put_replaces) { tmp.has_exp = 0; tmp.has_max = 0; tmp.is_client = 0; }
         key_fields(b, &tmp, errs);
         if (json_object_size(errs)) {
             free(tmp.description); free(tmp.username);

@@ -126,7 +126,9 @@ static void secrets_route(struct req *r, struct account *a, struct credential *c
     }
     json_t *b = r->json, *errs = json_object(), *v;
     struct secret t = *s;
-    t.description = s->description ? strdup(s->description) : NULL;
+    /* --put-replaces: the body is the whole secret, absent fields are cleared */
+    t.description = s->description && !g_opts.put_replaces ? strdup(s->description) : NULL;
+    if (g_opts.put_replaces) t.has_exp = 0;
     if (!json_is_object(b)) verr_add(errs, "body", "The body must be a JSON object.");
     else {
         v = json_object_get(b, "clientSecretId");
@@ -189,7 +191,8 @@ static void handle_locked(struct req *r, struct account *a)
             return;
         }
         json_t *b = r->json, *errs = json_object(), *v;
-        char *desc = c->description ? strdup(c->description) : NULL;
+        /* --put-replaces: an absent description is cleared */
+        char *desc = c->description && !g_opts.put_replaces ? strdup(c->description) : NULL;
         if (!json_is_object(b)) verr_add(errs, "body", "The body must be a JSON object.");
         else {
             v = json_object_get(b, "clientId");

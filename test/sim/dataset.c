@@ -153,10 +153,12 @@ static void ds_list(struct req *r, struct account *a)
     if (json_object_size(errs)) { reply_validation(r, errs, NULL); return; }
     json_decref(errs);
     json_t *arr = json_array();
-    long skip = (page - 1) * 100, n = 0;
+    long per_page = 100, n = 0;
     pthread_mutex_lock(&a->mu);
+    hostile_list_paging(a, &page, &per_page);
+    long skip = (page - 1) * per_page;
     jobs_tick(a);
-    for (int i = 0; i < a->nds && json_array_size(arr) < 100; i++) {
+    for (int i = 0; i < a->nds && (long)json_array_size(arr) < per_page; i++) {
         struct dataset *d = a->ds[i];
         if (d->input ? !inc_in : !inc_out) continue;
         if (n++ < skip) continue;

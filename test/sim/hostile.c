@@ -35,6 +35,11 @@ static const char *const rec_type[] = {
 static const char *const rec_object[] = {
     "{\"id\":1,\"name\":\"a\"}", "{\"id\":2,\"name\":{\"nested\":[1,2]}}", "{\"id\":3,\"name\":\"c\"}",
 };
+/* a record that is not an object: the 3rd of 3 */
+static const char *const rec_number[] = { "{\"id\":1,\"name\":\"a\"}", "{\"id\":2,\"name\":\"b\"}", "42" };
+static const char *const rec_string[] = { "{\"id\":1,\"name\":\"a\"}", "{\"id\":2,\"name\":\"b\"}", "\"text\"" };
+static const char *const rec_array[] = { "{\"id\":1,\"name\":\"a\"}", "{\"id\":2,\"name\":\"b\"}", "[1,2]" };
+static const char *const rec_null[] = { "{\"id\":1,\"name\":\"a\"}", "{\"id\":2,\"name\":\"b\"}", "null" };
 static const char *const rec_short[] = { "{\"id\":1,\"name\":\"a\"}" };
 static const char *const rec_nul[] = { "{\"id\":1,\"name\":\"a\\u0000b\"}" };
 static const char *const rec_utf8[] = { "{\"id\":1,\"name\":\"a\xff\xfe" "b\xc3(\"}" };
@@ -51,6 +56,10 @@ static const struct recmode recmodes[] = {
     { "bad_records_type", rec_type, 3, 3 },
     { "bad_records_object", rec_object, 3, 3 },
     { "bad_records_short", rec_short, 1, 3 },
+    { "bad_records_number", rec_number, 3, 3 },
+    { "bad_records_string", rec_string, 3, 3 },
+    { "bad_records_array", rec_array, 3, 3 },
+    { "bad_records_null", rec_null, 3, 3 },
     { "nul", rec_nul, 1, 1 },
     { "bad_utf8", rec_utf8, 1, 1 },
 };
@@ -192,4 +201,24 @@ int hostile_handle(struct req *r)
             return 1;
         }
     return 0; /* an unknown mode: the normal service */
+}
+
+/* --hostile, lists: while the account holds a dataset named
+ * hostile_list_short, GET /Dataset and GET /Job answer 1 item a page (a
+ * short page that is not the end); while it holds hostile_list_ignore_page,
+ * they ignore `page` and always answer the first page. */
+void hostile_list_paging(struct account *a, long *page, long *per_page)
+{
+    if (!g_opts.hostile) return;
+    if (ds_find(a, "hostile_list_short")) *per_page = 1;
+    if (ds_find(a, "hostile_list_ignore_page")) *page = 1;
+}
+
+/* --hostile, API keys: a key named hostile_ips... lists, besides its own
+ * entries, "10.1.2.3/16" (host bits set), which the service itself never
+ * accepts */
+void hostile_key_ips(const char *key, json_t *ips)
+{
+    if (g_opts.hostile && strncmp(key, "hostile_ips", 11) == 0)
+        json_array_append_new(ips, json_string("10.1.2.3/16"));
 }

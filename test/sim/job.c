@@ -23,7 +23,7 @@ static void pct_encode(const char *s, char *out, size_t cap)
 static void *worker(void *arg)
 {
     struct job *j = arg;
-    wf_run(j->wf, j->in, j->ocols, j->nocols, &j->oblocks, &j->noblocks, &j->ocount);
+    wf_run(j->wf, j->in, j->in2, j->ocols, j->nocols, &j->oblocks, &j->noblocks, &j->ocount);
     j->worker_done_us = now_us();
     atomic_store(&j->worker_done, 1);
     return NULL;
@@ -53,6 +53,7 @@ void jobs_tick(struct account *a)
         free(j->oblocks);
         j->oblocks = NULL;
         if (j->in) { ds_unref(j->in); j->in = NULL; }
+        if (j->in2) { ds_unref(j->in2); j->in2 = NULL; }
         if (j->out) { ds_unref(j->out); j->out = NULL; }
     }
 }
@@ -83,7 +84,8 @@ static json_t *job_full(struct job *j, int64_t now)
     int st = (int)json_integer_value(json_object_get(o, "status"));
     json_object_set_new(o, "estimatedFinishTime", json_time_or_null(st >= 2 ? j->completed_us : j->finish_us, 1));
     json_t *stats = json_object();
-    if (st == 2) json_object_set_new(stats, "recordsProcessed", json_integer(j->records));
+    if (st == 2 || (st == 3 && j->wf->fails == 2))
+        json_object_set_new(stats, "recordsProcessed", json_integer(j->records));
     else if (st == 1) {
         double pct = json_real_value(json_object_get(o, "percentComplete"));
         json_object_set_new(stats, "recordsProcessed", json_integer((json_int_t)(j->records * pct / 100.0)));
@@ -94,7 +96,7 @@ static json_t *job_full(struct job *j, int64_t now)
     json_object_set(o, "parameters", j->parameters);
     json_object_set_new(o, "inputFilename", j->input_filename ? json_string(j->input_filename) : json_null());
     json_object_set_new(o, "outputFilenames", json_object());
-    if (st == 3) {
+    if (st == 3 && j->wf->fails == 1) {
         char msg[200];
         snprintf(msg, sizeof msg, "workflow %s failed: simulated failure", j->wf->name);
         json_object_set_new(o, "message", json_string(msg));
@@ -160,21 +162,29 @@ static void job_create(struct req *r, struct account *a)
     if (json_object_size(errs)) { reply_validation(r, errs, NULL); return; }
     pthread_mutex_lock(&a->mu);
     jobs_tick(a);
-    struct dataset *in = NULL;
+    struct dataset *in = NULL, *in2 = NULL;
     char f[300];
     if (json_is_object(ins)) {
         const char *k; json_t *x;
-        json_object_foreach(ins, k, x) if (strcmp(k, w->in_key) != 0) {
-            snprintf(f, sizeof f, "inputDatasets.%s", k);
-            verr_add(errs, f, "The workflow has no input of this name.");
-        }
+        json_object_foreach(ins, k, x)
+            if (strcmp(k, w->in_key) != 0 && !(w->in_key2 && strcmp(k, w->in_key2) == 0)) {
+                snprintf(f, sizeof f, "inputDatasets.%s", k);
+                verr_add(errs, f, "The workflow has no input of this name.");
+            }
     }
-    json_t *dn = json_is_object(ins) ? json_object_get(ins, w->in_key) : NULL;
-    snprintf(f, sizeof f, "inputDatasets.%s", w->in_key);
-    if (!dn) verr_add(errs, f, "This input dataset is required by the workflow.");
-    else if (!(in = ds_find(a, json_string_value(dn)))) verr_add(errs, f, "No such dataset.");
-    else if (!in->input) verr_add(errs, f, "The dataset is not an input dataset.");
-    else if (!in->completed) verr_add(errs, f, "The dataset is not completed.");
+    for (int second = 0; second <= (w->in_key2 != NULL); second++) {
+        const char *key = second ? w->in_key2 : w->in_key;
+        json_t *dn = json_is_object(ins) ? json_object_get(ins, key) : NULL;
+        struct dataset *d = NULL;
+        const char *why;
+        snprintf(f, sizeof f, "inputDatasets.%s", key);
+        if (!dn) verr_add(errs, f, "This input dataset is required by the workflow.");
+        else if (!(d = ds_find(a, json_string_value(dn)))) verr_add(errs, f, "No such dataset.");
+        else if (!d->input) verr_add(errs, f, "The dataset is not an input dataset.");
+        else if (!d->completed) verr_add(errs, f, "The dataset is not completed.");
+        else if ((why = wf_check_input(w, d, second))) verr_add(errs, f, why);
+        if (second) in2 = d; else in = d;
+    }
     if (json_object_size(errs)) { pthread_mutex_unlock(&a->mu); reply_validation(r, errs, NULL); return; }
     json_decref(errs);
     if (job_find(a, json_string_value(name))) {
@@ -197,6 +207,7 @@ static void job_create(struct req *r, struct account *a)
     a->job_seq++;
     ds_ref(in);
     j->in = in;
+    if (in2) { ds_ref(in2); j->in2 = in2; }
     if (w->out_key) {
         char oname[128], key[64];
         snprintf(key, sizeof key, "%s", w->out_key);
@@ -256,11 +267,13 @@ static void job_list(struct req *r, struct account *a)
     json_decref(errs);
     if (wf && !*wf) wf = NULL;
     json_t *arr = json_array();
-    long skip = (page - 1) * 100, n = 0;
+    long per_page = 100, n = 0;
     pthread_mutex_lock(&a->mu);
+    hostile_list_paging(a, &page, &per_page);
+    long skip = (page - 1) * per_page;
     jobs_tick(a);
     int64_t now = now_us();
-    for (int i = a->njobs - 1; i >= 0 && json_array_size(arr) < 100; i--) {
+    for (int i = a->njobs - 1; i >= 0 && (long)json_array_size(arr) < per_page; i--) {
         struct job *j = a->jobs[i];
         if (wf && strcmp(j->wf->name, wf) != 0) continue;
         if (j->submitted_us < from || j->submitted_us > to) continue;

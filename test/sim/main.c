@@ -18,7 +18,7 @@ static void usage(void)
             "       [--fail-503-every N] [--fail-429-every N] [--retry-after SECONDS]\n"
             "       [--drop-every N] [--drop-after-every N] [--stall-every N] [--stall-ms N]\n"
             "       [--token-lifetime SECONDS] [--log FILE] [--token-log FILE] [--max-body BYTES]\n"
-            "       [--hostile]\n");
+            "       [--hostile] [--put-replaces]\n");
     exit(2);
 }
 
@@ -43,6 +43,7 @@ int main(int argc, char **argv)
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define OPT(s) (strcmp(o, s) == 0 && (v || (usage(), 0)) && ++i)
         if (strcmp(o, "--hostile") == 0) g_opts.hostile = 1;
+        else if (strcmp(o, "--put-replaces") == 0) g_opts.put_replaces = 1;
         else if (OPT("--port")) g_opts.port = (int)num(o, v, 1);
         else if (OPT("--bind")) g_opts.bind = v;
         else if (OPT("--account")) accounts_init_add(v);

@@ -27,6 +27,7 @@ struct sim_opts {
     const char *token_log_path; /* test-only: every issued access token */
     size_t max_body;
     int hostile;        /* --hostile: bad answers for hostile_* datasets (hostile.c) */
+    int put_replaces;   /* --put-replaces: PUT replaces the object; absent fields are cleared */
 };
 extern struct sim_opts g_opts;
 
@@ -133,6 +134,9 @@ void http_stop(void);
 /* ---------- hostile.c (--hostile) ---------- */
 int hostile_handle(struct req *r); /* 1 when it answered */
 ssize_t hostile_huge_reader(void *cls, uint64_t pos, char *buf, size_t max);
+struct account;
+void hostile_list_paging(struct account *a, long *page, long *per_page); /* lock held */
+void hostile_key_ips(const char *key, json_t *ips); /* adds an entry with host bits set */
 
 /* ---------- auth.c ---------- */
 struct account *auth_bearer(const char *authorization);
@@ -191,15 +195,19 @@ void handle_dataset(struct req *r);
 typedef int (*wf_transform)(struct job *j);
 struct workflow {
     const char *name;
-    const char *in_key;   /* single input key */
+    const char *in_key;   /* the (first) input key */
     const char *out_key;  /* NULL = no output */
-    int fails;
+    int fails;            /* 1: ends in status 3 with a message; 2: without one */
+    const char *in_key2;  /* a second input key, or NULL */
 };
 const struct workflow *wf_find(const char *name);
 /* derive output columns from input; returns malloc'd array */
 struct column *wf_out_columns(const struct workflow *w, const struct dataset *in, int *n);
 /* transform all input records into output blocks */
-void wf_run(const struct workflow *w, const struct dataset *in, const struct column *ocols,
+/* 0, or a message when a dataset lacks the columns the workflow reads from it */
+const char *wf_check_input(const struct workflow *w, const struct dataset *d, int second);
+void wf_run(const struct workflow *w, const struct dataset *in, const struct dataset *in2,
+            const struct column *ocols,
             int nocols, struct block **blocks, int *nblocks, long *count);
 int wf_check_params(const struct workflow *w, json_t *params, json_t *errs);
 
@@ -212,7 +220,7 @@ struct job {
     int status;             /* resolved status once final: 2 or 3; else -1 */
     json_t *input_datasets, *output_datasets, *parameters;
     char *input_filename;   /* may be NULL */
-    struct dataset *in, *out;
+    struct dataset *in, *in2, *out; /* in2: the second input, or NULL */
     /* worker result */
     atomic_int worker_done;
     int64_t worker_done_us;

@@ -776,6 +776,55 @@ def workflow_always_fails(s):
 
 
 @test
+def workflow_fails_silently(s):
+    mkds(s, "fs_in", {"a": 0})
+    upload(s, "fs_in", [(0, [{"a": "x"}, {"a": "y"}])])
+    run_job(s, "fail quietly", "FailsSilently", {"Input": "fs_in"})
+    f = wait_job(s, "fail quietly")
+    eq(f["status"], 3)
+    check("message" not in f, "no message: %r" % f)
+    eq(f["statistics"], {"recordsProcessed": 2})
+    eq(f["outputDatasets"], {})
+
+
+@test
+def workflow_match_accounts(s):
+    # two inputs: Contacts get the account_name of the Accounts record with their account_id
+    mkds(s, "ma_contacts", {"id": 1, "name": 0, "account_id": 1})
+    mkds(s, "ma_accounts", {"account_id": 2, "account_name": 0})
+    upload(s, "ma_contacts", [(0, [{"id": 1, "name": "Ann", "account_id": 10},
+                                   {"id": 2, "name": "Bob", "account_id": 20},
+                                   {"id": 3, "name": "Cy", "account_id": 99},
+                                   {"id": 4, "name": "Di", "account_id": None}])])
+    upload(s, "ma_accounts", [(0, [{"account_id": 10.0, "account_name": "Acme"},
+                                   {"account_id": 20, "account_name": "Bolt Ltd"},
+                                   {"account_id": 20, "account_name": "a later duplicate"}])])
+    j = run_job(s, "match 1", "MatchAccounts", {"Contacts": "ma_contacts", "Accounts": "ma_accounts"})
+    eq(j["inputDatasets"], {"Contacts": "ma_contacts", "Accounts": "ma_accounts"})
+    out = j["outputDatasets"]["Contacts"]
+    eq(wait_job(s, "match 1")["status"], 2)
+    d = s.call("GET", "/Dataset/" + out)[2]
+    eq(d["columns"], {"id": 1, "name": 0, "account_id": 1, "account_name": 0})
+    eq(download_all(s, out), [
+        {"id": 1, "name": "Ann", "account_id": 10, "account_name": "Acme"},
+        {"id": 2, "name": "Bob", "account_id": 20, "account_name": "Bolt Ltd"},
+        {"id": 3, "name": "Cy", "account_id": 99, "account_name": None},
+        {"id": 4, "name": "Di", "account_id": None, "account_name": None}])
+    # both inputs are required, and must have the columns the workflow reads
+    problem(*s.call("POST", "/Job", {"name": "match 2", "workflowName": "MatchAccounts",
+                                     "inputDatasets": {"Contacts": "ma_contacts"}}), 400, "inputDatasets.Accounts")
+    problem(*s.call("POST", "/Job", {"name": "match 3", "workflowName": "MatchAccounts",
+                                     "inputDatasets": {"Contacts": "ma_accounts", "Accounts": "ma_contacts"}}),
+            400, "inputDatasets.Accounts")
+    problem(*s.call("POST", "/Job", {"name": "match 4", "workflowName": "MatchAccounts",
+                                     "inputDatasets": {"Contacts": "ma_contacts", "Accounts": "ma_accounts",
+                                                       "Other": "ma_accounts"}}), 400, "inputDatasets.Other")
+    problem(*s.call("POST", "/Job", {"name": "match 5", "workflowName": "Echo",
+                                     "inputDatasets": {"Input": "ma_contacts", "Accounts": "ma_accounts"}}),
+            400, "inputDatasets.Accounts")
+
+
+@test
 def job_progress(s):
     # the clean simulator runs at --rate 4000: 8,000 records take 2 s
     mkds(s, "slow_in", {"a": 1})
@@ -1077,6 +1126,33 @@ def test_seed_repeatable():
 
 # ---------------------------------------------------------------- load check
 
+def test_put_replaces():
+    # PUT replaces the whole object: fields the body leaves out are cleared
+    s = Sim("--put-replaces")
+    try:
+        eq(s.call("POST", "/ApiKey", {"key": "k1", "description": "d", "username": "u",
+                                      "expiresOn": "2030-01-02T03:04:05Z", "maxRequestsPerIPPerDay": 50,
+                                      "isClientKey": True})[0], 201)
+        eq(s.call("PUT", "/ApiKey/k1/allowedDomains/example.com")[0], 204)
+        eq(s.call("PUT", "/ApiKey/k1", {"description": "new"})[0], 204)
+        j = s.call("GET", "/ApiKey/k1")[2]
+        eq((j["description"], j["username"], j["expiresOn"], j["maxRequestsPerIPPerDay"], j["isClientKey"]),
+           ("new", None, None, None, False), "absent fields cleared")
+        eq(j["allowedDomains"], ["example.com"], "the lists are not part of the body")
+        problem(*s.call("PUT", "/ApiKey/k1", {"username": 5}), 400, "username")
+        eq(s.call("GET", "/ApiKey/k1")[2]["description"], "new", "a 400 changes nothing")
+        cid = s.call("POST", "/ClientCredential", {"description": "etl"})[2]["clientId"]
+        eq(s.call("PUT", "/ClientCredential/" + cid, {"clientId": cid})[0], 204)
+        eq(s.call("GET", "/ClientCredential/" + cid)[2]["description"], None)
+        eq(s.call("POST", "/ClientCredential/%s/secrets" % cid,
+                  {"description": "s1", "expires": "2099-01-01T00:00:00Z"})[0], 201)
+        eq(s.call("PUT", "/ClientCredential/%s/secrets/1" % cid, {"description": "s1b"})[0], 204)
+        j = s.call("GET", "/ClientCredential/%s/secrets/1" % cid)[2]
+        eq((j["description"], j["expires"]), ("s1b", None))
+    finally:
+        eq(s.stop(), 0)
+
+
 def test_hostile():
     s = Sim("--hostile")
     try:
@@ -1167,6 +1243,9 @@ def test_hostile():
         eq(json.loads(recs("hostile_bad_records_key"))[1], {"id": 2, "name": "b", "unexpected": True})
         eq(json.loads(recs("hostile_bad_records_type"))[1], {"id": "two", "name": "b"})
         eq(json.loads(recs("hostile_bad_records_object"))[1], {"id": 2, "name": {"nested": [1, 2]}})
+        for m, third in (("number", 42), ("string", "text"), ("array", [1, 2]), ("null", None)):
+            eq(json.loads(recs("hostile_bad_records_" + m)), [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, third])
+            eq(json.loads(recs("hostile_bad_records_" + m, "start=3&count=1")), [third])
         eq(ds("hostile_bad_records_short")["recordCount"], 3)
         eq(json.loads(recs("hostile_bad_records_short", "start=1&count=3")), [{"id": 1, "name": "a"}])
         eq(ds("hostile_nul")["recordCount"], 1)
@@ -1178,6 +1257,24 @@ def test_hostile():
             check(False, "valid UTF-8")
         except UnicodeDecodeError:
             pass
+
+        # lists: hostile_list_short pages 1 item at a time, hostile_list_ignore_page ignores page
+        for n in ("list_a1", "list_a2", "hostile_list_short"):
+            mkds(s, n, {"id": 1})
+        names = lambda q: [x["name"] for x in s.call("GET", "/Dataset" + q)[2]]
+        eq((names(""), names("?page=2"), names("?page=3"), names("?page=4")),
+           (["hostile_list_short"], ["list_a1"], ["list_a2"], []))
+        mkds(s, "hostile_list_ignore_page", {"id": 1})
+        eq(names("?page=3"), ["hostile_list_ignore_page"])
+        eq(s.call("GET", "/Job?page=7")[0], 200)
+        for n in ("hostile_list_short", "hostile_list_ignore_page"):
+            eq(s.call("DELETE", "/Dataset/" + n)[0], 204)
+        eq(names("?page=1"), ["list_a1", "list_a2"])
+        # a key named hostile_ips... lists an entry with host bits set
+        eq(s.call("POST", "/ApiKey", {"key": "hostile_ips_1"})[0], 201)
+        eq(s.call("GET", "/ApiKey/hostile_ips_1/allowedIPs")[2], ["10.1.2.3/16"])
+        eq(s.call("GET", "/ApiKey/hostile_ips_1")[2]["allowedIPs"], ["10.1.2.3/16"])
+        problem(*s.call("POST", "/ApiKey/hostile_ips_1/allowedIPs", '"10.1.2.3/16"'), 400, "network")
 
         # _page: a good dataset of 5000 records (huge: 3,276,800), a bad data route
         for m in ("invalid_json", "truncated_json", "deep_json", "wrong_type", "redirect"):
@@ -1300,7 +1397,7 @@ def main():
     run("sigterm_exit_0", lambda: eq(rc, 0))
     for fn in (test_token_lifetime_and_max_body, test_fault_503, test_fault_429, test_fault_drop,
                test_fault_drop_after, test_fault_stall, test_default_threads_and_stalls, test_token_log,
-               test_latency, test_seed_repeatable, test_hostile, load_check):
+               test_latency, test_seed_repeatable, test_put_replaces, test_hostile, load_check):
         run(fn.__name__, fn)
     print("# total %.1f s" % (time.time() - t_start))
     print("%d passed, %d failed" % (PASSED, FAILED))

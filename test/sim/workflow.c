@@ -1,15 +1,17 @@
 /* workflow.c: the simulated workflows (Echo, CleanseContacts,
- * ContactDeceasedCheck, AlwaysFails) and their record transformations. */
+ * ContactDeceasedCheck, AlwaysFails, FailsSilently, MatchAccounts) and their record transformations. */
 #include "sim.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const struct workflow g_wf[] = {
-    { "Echo", "Input", "Output", 0 },
-    { "CleanseContacts", "Contacts", "Contacts", 0 },
-    { "ContactDeceasedCheck", "Contacts", "Contacts", 0 },
-    { "AlwaysFails", "Input", NULL, 1 },
+    { "Echo", "Input", "Output", 0, NULL },
+    { "CleanseContacts", "Contacts", "Contacts", 0, NULL },
+    { "ContactDeceasedCheck", "Contacts", "Contacts", 0, NULL },
+    { "AlwaysFails", "Input", NULL, 1, NULL },
+    { "FailsSilently", "Input", NULL, 2, NULL },
+    { "MatchAccounts", "Contacts", "Contacts", 0, "Accounts" },
 };
 
 const struct workflow *wf_find(const char *name)
@@ -44,6 +46,14 @@ static int has_string_col(const struct dataset *in, const char *name)
     return i >= 0 && in->cols[i].type == COL_STRING;
 }
 
+const char *wf_check_input(const struct workflow *w, const struct dataset *d, int second)
+{
+    if (strcmp(w->name, "MatchAccounts") != 0) return NULL;
+    if (col_index(d->cols, d->ncols, "account_id") < 0) return "The dataset needs an account_id column.";
+    if (second && col_index(d->cols, d->ncols, "account_name") < 0) return "The dataset needs an account_name column.";
+    return NULL;
+}
+
 struct column *wf_out_columns(const struct workflow *w, const struct dataset *in, int *n)
 {
     if (!w->out_key) { *n = 0; return NULL; }
@@ -51,6 +61,11 @@ struct column *wf_out_columns(const struct workflow *w, const struct dataset *in
     int k = 0;
     for (int i = 0; i < in->ncols; i++) { c[k].name = strdup(in->cols[i].name); c[k].type = in->cols[i].type; k++; }
     const char *extra[3] = { NULL, NULL, NULL };
+    if (strcmp(w->name, "MatchAccounts") == 0) {
+        int j = col_index(c, k, "account_name");
+        if (j < 0) { c[k].name = strdup("account_name"); j = k++; }
+        c[j].type = COL_STRING;
+    }
     if (strcmp(w->name, "CleanseContacts") == 0) {
         static const char *src[3] = { "email", "phone", "postcode" };
         static const char *flag[3] = { "email_valid", "phone_valid", "postcode_valid" };
@@ -218,9 +233,83 @@ static uint32_t fnv1a(const char *s, size_t n)
     return h;
 }
 
-/* transform one parsed record in place (values replaced/added in rec) */
-static void transform(const struct workflow *w, const struct dataset *in, json_t *rec)
+/* MatchAccounts: the Accounts records by account_id */
+struct account_ref { char *key; long idx; json_t *name; };
+struct accounts { struct account_ref *v; long n; };
+
+/* a value's lookup key: numbers by value (1 and 1.0 match), strings by text;
+ * NULL (no match) for anything else */
+static char *match_key(json_t *v)
 {
+    char buf[64], *out;
+    if (json_is_number(v)) { snprintf(buf, sizeof buf, "n:%.17g", json_number_value(v)); return strdup(buf); }
+    if (!json_is_string(v)) return NULL;
+    out = malloc(json_string_length(v) + 3);
+    memcpy(out, "s:", 2);
+    memcpy(out + 2, json_string_value(v), json_string_length(v) + 1);
+    return out;
+}
+
+static int ref_cmp(const void *x, const void *y)
+{
+    const struct account_ref *a = x, *b = y;
+    int c = strcmp(a->key, b->key);
+    return c ? c : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+static void accounts_load(const struct dataset *d, struct accounts *acc)
+{
+    acc->v = NULL; acc->n = 0;
+    if (!d) return;
+    acc->v = malloc(sizeof *acc->v * (size_t)(d->record_count + 1));
+    long idx = 0;
+    for (int bi = 0; bi < d->nblocks; bi++) {
+        const struct block *b = &d->blocks[bi];
+        for (int k = 0; k < b->n; k++, idx++) {
+            json_t *rec = json_loadb(b->data + b->off[k], b->off[k + 1] - b->off[k], JSON_DECODE_INT_AS_REAL, NULL);
+            char *key = rec ? match_key(json_object_get(rec, "account_id")) : NULL;
+            if (key) {
+                acc->v[acc->n].key = key;
+                acc->v[acc->n].idx = idx;
+                acc->v[acc->n].name = json_incref(json_object_get(rec, "account_name"));
+                acc->n++;
+            }
+            json_decref(rec);
+        }
+    }
+    qsort(acc->v, (size_t)acc->n, sizeof *acc->v, ref_cmp);
+}
+
+/* the account_name of the first Accounts record (in dataset order) with this id, or NULL */
+static json_t *accounts_find(const struct accounts *acc, json_t *id)
+{
+    char *key = match_key(id);
+    json_t *found = NULL;
+    long lo = 0, hi = acc->n;
+    if (!key) return NULL;
+    while (lo < hi) { /* the first entry with the key: entries are sorted by (key, idx) */
+        long mid = (lo + hi) / 2;
+        if (strcmp(acc->v[mid].key, key) < 0) lo = mid + 1; else hi = mid;
+    }
+    if (lo < acc->n && strcmp(acc->v[lo].key, key) == 0) found = acc->v[lo].name;
+    free(key);
+    return found;
+}
+
+static void accounts_free(struct accounts *acc)
+{
+    for (long i = 0; i < acc->n; i++) { free(acc->v[i].key); json_decref(acc->v[i].name); }
+    free(acc->v);
+}
+
+/* transform one parsed record in place (values replaced/added in rec) */
+static void transform(const struct workflow *w, const struct dataset *in, const struct accounts *acc, json_t *rec)
+{
+    if (strcmp(w->name, "MatchAccounts") == 0) {
+        json_t *name = accounts_find(acc, json_object_get(rec, "account_id"));
+        json_object_set_new(rec, "account_name", json_is_string(name) ? json_incref(name) : json_null());
+        return;
+    }
     if (strcmp(w->name, "CleanseContacts") == 0) {
         json_t *v;
         if (has_string_col(in, "name") && json_is_string(v = json_object_get(rec, "name"))) {
@@ -255,12 +344,14 @@ static void transform(const struct workflow *w, const struct dataset *in, json_t
     }
 }
 
-void wf_run(const struct workflow *w, const struct dataset *in, const struct column *oc, int noc,
-            struct block **blocks, int *nblocks, long *count)
+void wf_run(const struct workflow *w, const struct dataset *in, const struct dataset *in2,
+            const struct column *oc, int noc, struct block **blocks, int *nblocks, long *count)
 {
     *blocks = NULL; *nblocks = 0; *count = 0;
     if (!w->out_key) return;
     int echo = strcmp(w->name, "Echo") == 0;
+    struct accounts acc;
+    accounts_load(in2, &acc);
     struct block *ob = calloc((size_t)in->nblocks + 1, sizeof *ob);
     for (int bi = 0; bi < in->nblocks; bi++) {
         const struct block *ib = &in->blocks[bi];
@@ -297,7 +388,7 @@ void wf_run(const struct workflow *w, const struct dataset *in, const struct col
                 for (int i = 0; i < nic; i++) {
                     orig[i] = i < c ? json_incref(json_object_get(rec, in->cols[i].name)) : NULL;
                 }
-                transform(w, in, rec);
+                transform(w, in, &acc, rec);
                 buf_putc(&out, '{');
                 for (c = 0; c < noc; c++) {
                     if (c) buf_putc(&out, ',');
@@ -320,6 +411,7 @@ void wf_run(const struct workflow *w, const struct dataset *in, const struct col
         }
         *count += b->n;
     }
+    accounts_free(&acc);
     *blocks = ob;
     *nblocks = in->nblocks;
 }
