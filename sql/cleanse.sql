@@ -32,7 +32,7 @@ SELECT count(*) AS runs FROM data8.runs;
 -- one statement cleanses the table in place ("Notes" travels as "notes")
 CALL data8.cleanse_table('contacts', 'id', 'CleanseContacts',
                          input_name => 'Contacts', output_name => 'Contacts',
-                         column_map => '{"Notes": "notes"}');
+                         column_map => '{"Notes": "notes"}', keep_datasets => true);
 SELECT * FROM data8.cleanse_columns('contacts', 'id', column_map => '{"Notes": "notes"}');
 -- from here on the column has a name Data8 can hold
 ALTER TABLE contacts RENAME COLUMN "Notes" TO notes;

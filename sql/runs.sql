@@ -99,6 +99,23 @@ SELECT id = :mallory_run AS mallory, state, left(error, 60) AS error FROM data8.
  WHERE id IN (:mallory_run, :bystander_run) ORDER BY id;
 TABLE mallory_t ORDER BY id;
 
+-- a run whose owner may no longer write its table fails with 42501, alone
+CREATE TABLE shared_t (id int PRIMARY KEY, name text);
+INSERT INTO shared_t VALUES (1, ' zoe  ray ');
+GRANT SELECT, UPDATE ON shared_t TO d8_victim;
+SET ROLE d8_victim;
+SET data8.poll_interval = '50ms';
+SELECT data8.submit_cleanse('shared_t', 'id', 'CleanseContacts', 'Contacts', 'Contacts') AS victim_run \gset
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :victim_run;
+RESET ROLE;
+REVOKE UPDATE ON shared_t FROM d8_victim;
+SELECT data8.submit_cleanse('crm', 'id', 'Echo') AS bystander_run \gset
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :bystander_run;
+CALL data8.sync();
+SELECT id = :victim_run AS victim, state, error FROM data8.runs
+ WHERE id IN (:victim_run, :bystander_run) ORDER BY id;
+TABLE shared_t;
+
 -- another role's schedule cannot be taken over: the same name is hers alone
 CREATE EXTENSION IF NOT EXISTS pg_cron;
 CREATE TABLE victim_t (id int PRIMARY KEY, name text);
@@ -216,7 +233,8 @@ SELECT data8.set_profile('from_file', 'test-client', client_secret_file => '/no/
 
 -- clean up the roles
 REVOKE USAGE ON SCHEMA cron FROM d8_victim, d8_mallory;
-DROP TABLE mallory_t, victim_t;
+DROP TABLE mallory_t, victim_t, shared_t;
 DROP FUNCTION public.mallory_trigger();
 DELETE FROM data8.profile_grant;
 SELECT data8.unschedule_cleanse(name) FROM data8.schedules;
+DROP EXTENSION pg_cron;

@@ -691,7 +691,7 @@ data8_cleanse_table(PG_FUNCTION_ARGS)
 	args[0] = CStringGetTextDatum(run->job_name);
 	args[1] = rq->timeout;
 	args[2] = CStringGetTextDatum(run->output_name);
-	if (SPI_execute_with_args("SELECT j.output_datasets OPERATOR(pg_catalog.->>) $3"
+	if (SPI_execute_with_args("SELECT j.output_datasets OPERATOR(pg_catalog.->>) $3, j.output_datasets"
 							  " FROM data8.wait_for_job($1, $2) j",
 							  3, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not wait for the job");
@@ -700,6 +700,8 @@ data8_cleanse_table(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("Data8 job \"%s\" has no output \"%s\"", run->job_name, run->output_name),
+				 errdetail("Its outputs are %s.",
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
 				 errhint("Set output_name to the workflow's output key.")));
 	run_finish(run, TextDatumGetCString(out));
 	SPI_finish();

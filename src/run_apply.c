@@ -601,9 +601,11 @@ count_missing(Apply *a)
 		char	   *keys = isnull ? "" : TextDatumGetCString(d);
 
 		ereport(WARNING,
-				(errmsg("data8: " INT64_FORMAT " of the " INT64_FORMAT " rows sent by run " INT64_FORMAT
-						" are missing from the output",
-						a->res->missing, a->run->rows_sent, a->run->id),
+				(errmsg_plural("data8: " INT64_FORMAT " of the " INT64_FORMAT " rows sent by run "
+							   INT64_FORMAT " is missing from the output",
+							   "data8: " INT64_FORMAT " of the " INT64_FORMAT " rows sent by run "
+							   INT64_FORMAT " are missing from the output",
+							   a->res->missing, a->res->missing, a->run->rows_sent, a->run->id),
 				 errdetail("Missing keys include: %s.", keys),
 				 errhint("These rows were not updated. The workflow may have changed or dropped their keys.")));
 	}
@@ -621,22 +623,28 @@ warn_kinds(Apply *a)
 
 	if (res->conflicted > 0)
 		ereport(WARNING,
-				(errmsg("data8: " INT64_FORMAT " rows of run " INT64_FORMAT
-						" were changed after they were sent and were left as they are",
-						res->conflicted, id),
+				(errmsg_plural("data8: " INT64_FORMAT " row of run " INT64_FORMAT
+							   " was changed after it was sent and was left as it is",
+							   "data8: " INT64_FORMAT " rows of run " INT64_FORMAT
+							   " were changed after they were sent and were left as they are",
+							   res->conflicted, res->conflicted, id),
 				 errdetail("Their keys include: %s.", a->sample[KIND_CONFLICTED].data),
 				 errhint("Cleanse them again to cleanse their new values.")));
 	if (res->deleted > 0)
 		ereport(WARNING,
-				(errmsg("data8: " INT64_FORMAT " rows of run " INT64_FORMAT
-						" were deleted after they were sent and were not brought back",
-						res->deleted, id),
+				(errmsg_plural("data8: " INT64_FORMAT " row of run " INT64_FORMAT
+							   " was deleted after it was sent and was not brought back",
+							   "data8: " INT64_FORMAT " rows of run " INT64_FORMAT
+							   " were deleted after they were sent and were not brought back",
+							   res->deleted, res->deleted, id),
 				 errdetail("Their keys include: %s.", a->sample[KIND_DELETED].data)));
 	if (res->unexpected > 0)
 		ereport(WARNING,
-				(errmsg("data8: " INT64_FORMAT " output rows of run " INT64_FORMAT
-						" have a key that was not sent, or came twice, and were not applied",
-						res->unexpected, id),
+				(errmsg_plural("data8: " INT64_FORMAT " output row of run " INT64_FORMAT
+							   " has a key that was not sent, or came twice, and was not applied",
+							   "data8: " INT64_FORMAT " output rows of run " INT64_FORMAT
+							   " have a key that was not sent, or came twice, and were not applied",
+							   res->unexpected, res->unexpected, id),
 				 errdetail("Their keys include: %s.", a->sample[KIND_UNEXPECTED].data),
 				 errhint("The workflow may change keys; only rows sent are ever updated.")));
 }
