@@ -50,4 +50,11 @@
 #define D8_WAIT_EVENT_NEW(name)	PG_WAIT_EXTENSION
 #endif
 
+/* 15 starts the next transaction in SPI_commit() itself; before, the caller did */
+#if PG_VERSION_NUM >= 150000
+#define D8_SPI_START_TRANSACTION()	((void) 0)
+#else
+#define D8_SPI_START_TRANSACTION()	SPI_start_transaction()
+#endif
+
 #endif							/* DATA8_COMPAT_H */

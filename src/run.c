@@ -41,13 +41,6 @@
 #include "stream.h"
 #include "validate.h"
 
-/* PostgreSQL 15 starts the next transaction in SPI_commit() itself */
-#if PG_VERSION_NUM >= 150000
-#define D8_SPI_START_TRANSACTION()	((void) 0)
-#else
-#define D8_SPI_START_TRANSACTION()	SPI_start_transaction()
-#endif
-
 PG_FUNCTION_INFO_V1(data8_cleanse_table);
 PG_FUNCTION_INFO_V1(data8_submit_cleanse);
 PG_FUNCTION_INFO_V1(data8_submit_scheduled);
