@@ -67,6 +67,34 @@ CALL data8.cleanse_table('people', 'email', 'CleanseContacts',
 TABLE people ORDER BY email;
 SELECT rows_sent, rows_updated, rows_unchanged, rows_missing FROM data8.runs ORDER BY id DESC LIMIT 1;
 
+-- a table whose columns are not the workflow's fields, the key included:
+-- column_map sends them under the workflow's names and maps them back
+CREATE TABLE people_mapped ("Customer No" int PRIMARY KEY, "Full Name" text,
+                            "EmailAddress" text, "PostCode" text, email_valid boolean);
+INSERT INTO people_mapped VALUES (101, '  grace   HOPPER ', 'Grace@Navy.MIL ', 'sw1a1aa', NULL),
+                                 (102, 'alan turing', ' ALAN@example.org', 'ec1a  1bb', NULL);
+SELECT * FROM data8.cleanse_columns('people_mapped', 'Customer No',
+    column_map => '{"Customer No": "id", "Full Name": "name", "EmailAddress": "email", "PostCode": "postcode"}');
+CALL data8.cleanse_table('people_mapped', 'Customer No', 'CleanseContacts', 'Contacts', 'Contacts',
+    column_map => '{"Customer No": "id", "Full Name": "name", "EmailAddress": "email", "PostCode": "postcode"}');
+TABLE people_mapped ORDER BY 1;
+SELECT columns, fields, column_map FROM data8.runs ORDER BY id DESC LIMIT 1;
+
+-- a workflow with two inputs: the table is one, an existing dataset the other
+CREATE TABLE contacts_acc (id int PRIMARY KEY, name text, account_id int, account_name text);
+INSERT INTO contacts_acc VALUES (1, 'ann', 10, NULL), (2, 'bob', 20, NULL), (3, 'cy', 99, NULL);
+SELECT records FROM data8.upload_dataset('accounts_for_match_' || pg_backend_pid(),
+    $$SELECT * FROM (VALUES (10, 'Acme Ltd'), (20, 'Globex plc')) a(account_id, account_name)$$);
+SELECT format('{"Accounts": "accounts_for_match_%s"}', pg_backend_pid()) AS extra \gset
+CALL data8.cleanse_table('contacts_acc', 'id', 'MatchAccounts', 'Contacts', 'Contacts',
+                         extra_inputs => :'extra');
+TABLE contacts_acc ORDER BY id;
+SELECT (SELECT count(*) FROM jsonb_object_keys(j.input_datasets)) AS inputs
+  FROM data8.runs r, data8.job(r.job_name) j WHERE r.id = (SELECT max(id) FROM data8.runs);
+-- an extra input that does not exist: refused by the service, nothing changes
+CALL data8.cleanse_table('contacts_acc', 'id', 'MatchAccounts', 'Contacts', 'Contacts',
+                         extra_inputs => '{"Accounts": "no_such_dataset"}');
+
 -- a key without a unique index must still be unique, and set
 CREATE TABLE dupes (ref text, name text);
 INSERT INTO dupes VALUES ('A-1', 'x'), ('A-2', 'y'), ('A-1', 'z');

@@ -22,6 +22,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "storage/itemptr.h"
 #include "fmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -58,6 +59,8 @@ typedef struct KeySlot
 	bool		sent;			/* a fingerprint was taken for it */
 	uint64		stored;
 	bool		current;		/* the row is still there */
+	ItemPointerData ctid;		/* the version read */
+	bool		updated;
 	uint64		now;
 	Datum	   *values;			/* its current values of the set columns */
 	bool	   *nulls;
@@ -318,6 +321,7 @@ read_current_rows(Apply *a)
 		resetStringInfo(&a->scratch);
 		d8_encode_record(a->enc, values, nulls, &a->scratch, 0);
 		s->current = true;
+		ItemPointerCopy((ItemPointer) DatumGetPointer(values[natts - 1]), &s->ctid);
 		s->now = d8_fingerprint(a->scratch.data, a->scratch.len);
 		s->values = palloc(sizeof(Datum) * Max(a->nset, 1));
 		s->nulls = palloc(sizeof(bool) * Max(a->nset, 1));
@@ -373,9 +377,11 @@ apply_page(void *arg)
 	Apply	   *a = (Apply *) arg;
 	MemoryContext old = MemoryContextSwitchTo(a->page_cxt);
 	Datum	   *keys = palloc(sizeof(Datum) * Max(a->n, 1));
+	Datum	   *tids = palloc(sizeof(Datum) * Max(a->n, 1));
+	int		   *slots = palloc(sizeof(int) * Max(a->n, 1));
 	Datum	  **cols = palloc(sizeof(Datum *) * Max(a->nset, 1));
 	bool	  **colnulls = palloc(sizeof(bool *) * Max(a->nset, 1));
-	Datum	   *args = palloc(sizeof(Datum) * (a->nset + 1));
+	Datum	   *args = palloc(sizeof(Datum) * (a->nset + 2));
 	int			nupdate = 0;
 	int			i;
 	int			c;
@@ -413,6 +419,8 @@ apply_page(void *arg)
 		else
 		{
 			keys[nupdate] = r->keyval;
+			tids[nupdate] = PointerGetDatum(&s->ctid);
+			slots[nupdate] = r->slot;
 			for (c = 0; c < a->nset; c++)
 			{
 				cols[c][nupdate] = a->values[i * a->nset + c];
@@ -426,17 +434,35 @@ apply_page(void *arg)
 		int			dims[1] = {nupdate};
 		int			lbs[1] = {1};
 
+		uint64		u;
+
 		args[0] = PointerGetDatum(construct_array(keys, nupdate, a->keytype, a->key_len,
 												  a->key_byval, a->key_align));
+		args[1] = PointerGetDatum(construct_array(tids, nupdate, TIDOID, sizeof(ItemPointerData),
+												  false, TYPALIGN_SHORT));
 		for (c = 0; c < a->nset; c++)
-			args[c + 1] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
+			args[c + 2] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
 															 a->set_types[c], a->set_len[c],
 															 a->set_byval[c], a->set_align[c]));
-		if (SPI_execute_plan(a->update_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		if (SPI_execute_plan(a->update_plan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "could not update the rows");
 		MemoryContextSwitchTo(a->page_cxt);
+		for (u = 0; u < SPI_processed; u++)
+		{
+			bool		isnull;
+			Datum		k = SPI_getbinval(SPI_tuptable->vals[u], SPI_tuptable->tupdesc, 1, &isnull);
+
+			a->slots[key_slot(a, OutputFunctionCall(&a->key_out, k))].updated = true;
+		}
 		a->res->updated += SPI_processed;
-		a->res->unchanged += nupdate - SPI_processed;
+		SPI_freetuptable(SPI_tuptable);
+		/* rows edited between the read and the update kept their edit */
+		for (i = 0; i < nupdate; i++)
+			if (!a->slots[slots[i]].updated)
+			{
+				a->res->conflicted++;
+				note_key(a, KIND_CONFLICTED, a->slots[slots[i]].key);
+			}
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(a->page_cxt);
@@ -518,7 +544,7 @@ prepare_statements(Apply *a)
 	D8Run	   *run = a->run;
 	StringInfoData sql;
 	Oid			types[2] = {INT8OID, TEXTARRAYOID};
-	Oid		   *utypes = palloc(sizeof(Oid) * (a->nset + 1));
+	Oid		   *utypes = palloc(sizeof(Oid) * (a->nset + 2));
 	Oid			keyarray = get_array_type(a->keytype);
 	int			c;
 
@@ -538,7 +564,7 @@ prepare_statements(Apply *a)
 	appendStringInfo(&sql, "SELECT %s", d8_run_select_list(run));
 	for (c = 0; c < a->nset; c++)
 		appendStringInfo(&sql, ", %s", quote_identifier(a->set_columns[c]));
-	appendStringInfo(&sql, " FROM %s WHERE %s OPERATOR(pg_catalog.=) ANY ($1) FOR UPDATE",
+	appendStringInfo(&sql, ", ctid FROM %s WHERE %s OPERATOR(pg_catalog.=) ANY ($1)",
 					 a->target, quote_identifier(run->key_column));
 	a->lock_plan = SPI_prepare(sql.data, 1, &keyarray);
 	if (a->lock_plan == NULL)
@@ -553,25 +579,28 @@ prepare_statements(Apply *a)
 	appendStringInfoString(&sql, ") = ROW(");
 	for (c = 0; c < a->nset; c++)
 		appendStringInfo(&sql, "%su.v%d", c ? ", " : "", c);
-	appendStringInfoString(&sql, ") FROM ROWS FROM (pg_catalog.unnest($1)");
+	appendStringInfoString(&sql, ") FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)");
 	for (c = 0; c < a->nset; c++)
-		appendStringInfo(&sql, ", pg_catalog.unnest($%d)", c + 2);
-	appendStringInfoString(&sql, ") AS u(k");
+		appendStringInfo(&sql, ", pg_catalog.unnest($%d)", c + 3);
+	appendStringInfoString(&sql, ") AS u(k, tid");
 	for (c = 0; c < a->nset; c++)
 		appendStringInfo(&sql, ", v%d", c);
-	appendStringInfo(&sql, ") WHERE t.%s OPERATOR(pg_catalog.=) u.k",
-					 quote_identifier(run->key_column));
+	/* the version read, or nothing: an edit since is never overwritten */
+	appendStringInfo(&sql, ") WHERE t.%s OPERATOR(pg_catalog.=) u.k AND t.ctid OPERATOR(pg_catalog.=) u.tid"
+					 " RETURNING t.%s",
+					 quote_identifier(run->key_column), quote_identifier(run->key_column));
 	utypes[0] = keyarray;
+	utypes[1] = TIDARRAYOID;
 	for (c = 0; c < a->nset; c++)
 	{
-		utypes[c + 1] = get_array_type(a->set_types[c]);
-		if (!OidIsValid(utypes[c + 1]))
+		utypes[c + 2] = get_array_type(a->set_types[c]);
+		if (!OidIsValid(utypes[c + 2]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("column \"%s\" of type %s cannot be updated from Data8",
 							a->set_columns[c], format_type_be(a->set_types[c]))));
 	}
-	a->update_plan = SPI_prepare(sql.data, a->nset + 1, utypes);
+	a->update_plan = SPI_prepare(sql.data, a->nset + 2, utypes);
 	if (a->update_plan == NULL)
 		elog(ERROR, "could not prepare: %s", SPI_result_code_string(SPI_result));
 }

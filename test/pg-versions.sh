@@ -129,13 +129,13 @@ fi
 # give it that suite's libc6, loaded by that libc's own ld.so
 needs=$(find "$dir" -name pg_cron.so -o -name pg_config -type f | xargs -r objdump -T 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 || true)
 have=GLIBC_$(ldd --version | sed -n '1s/.* //p')
-wrap() {		# real binary, wrapper (paths relative to the prefix: it may be
-		# copied); argv[0] stays the wrapper, so pg_ctl restart runs it again
+wrap() {		# real binary, wrapper, options of ld.so (paths relative to
+		# the prefix: it may be copied)
   local ldso libs
   ldso=$(find "$dir/libc" -name 'ld-linux*.so.*' -type f | head -1)
   libs=$(dirname "$(find "$dir/libc" -name libc.so.6 | head -1)")
-  printf '#!/bin/sh\n# %s on the newer C library it needs\nd=$(dirname "$0")/..\nexec "$d/%s" --library-path "$d/%s:$d/lib" --argv0 "$0" "$d/%s" "$@"\n' \
-    "$(basename "$1")" "${ldso#"$dir"/}" "${libs#"$dir"/}" "${1#"$dir"/}" > "$2"
+  printf '#!/bin/sh\n# %s on the newer C library it needs\nd=$(dirname "$0")/..\nexec "$d/%s" --library-path "$d/%s:$d/lib" %s "$d/%s" "$@"\n' \
+    "$(basename "$1")" "${ldso#"$dir"/}" "${libs#"$dir"/}" "${3:-}" "${1#"$dir"/}" > "$2"
   chmod 755 "$2"
 }
 if [ -n "$needs" ] && [ "$(printf '%s\n' "$needs" "$have" | sort -V | tail -1)" != "$have" ]; then
@@ -144,7 +144,8 @@ if [ -n "$needs" ] && [ "$(printf '%s\n' "$needs" "$have" | sort -V | tail -1)" 
   rm -rf "$dir/libc"; dpkg-deb -x libc6_*.deb "$dir/libc"
   if [ $server = yes ] && [ ! -f "$dir/bin/postgres.bin" ]; then
     mv "$dir/bin/postgres" "$dir/bin/postgres.bin"
-    wrap "$dir/bin/postgres.bin" "$dir/bin/postgres"
+    # argv[0] stays the wrapper, so that pg_ctl restart runs it again
+    wrap "$dir/bin/postgres.bin" "$dir/bin/postgres" '--argv0 "$0"'
   fi
 fi
 if [ $server = no ]; then
