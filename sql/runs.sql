@@ -162,8 +162,11 @@ SELECT profile, state, rows_sent, rows_unchanged, error FROM data8.runs WHERE id
 SELECT data8.set_profile('flaky', 'test-client', current_setting('data8_test.secret'),
        api_url => current_setting('data8_test.sim_url'),
        token_url => current_setting('data8_test.sim_url') || '/connect/token');
+CREATE TABLE crm2 AS SELECT * FROM crm;
+ALTER TABLE crm2 ADD PRIMARY KEY (id);
+UPDATE crm2 SET name = ' lower  case ' || id;
 SET data8.profile = 'flaky';
-SELECT data8.submit_cleanse('crm', 'id', 'CleanseContacts', 'Contacts', 'Contacts') AS flaky_run \gset
+SELECT data8.submit_cleanse('crm2', 'id', 'CleanseContacts', 'Contacts', 'Contacts') AS flaky_run \gset
 RESET data8.profile;
 -- the service behind the profile stops answering (its requests stall)
 SELECT data8.set_profile('flaky', 'test-client', current_setting('data8_test.secret'),
@@ -181,7 +184,7 @@ SELECT data8.set_profile('flaky', 'test-client', current_setting('data8_test.sec
        api_url => current_setting('data8_test.sim_url'));
 SELECT dblink_connect('b', other_session());
 SELECT dblink_exec('b', 'BEGIN');
-SELECT dblink_exec('b', 'SELECT * FROM crm WHERE id = 5 FOR UPDATE');
+SELECT dblink_exec('b', 'SELECT * FROM crm2 WHERE id = 5 FOR UPDATE');
 SET lock_timeout = '200ms';
 CALL data8.sync();
 RESET lock_timeout;
@@ -213,11 +216,87 @@ SELECT state, rows_updated FROM data8.runs WHERE id = :killed_run;
 SELECT count(*) AS rows_applied, count(DISTINCT id) AS distinct_rows FROM applied_rows;
 SELECT count(*) FILTER (WHERE name = 'N ' || id) AS cleansed FROM killed_t;
 
+
+-- found by a hostile review: an operator or a setting of hers never runs
+-- with the rights of the sync() that applies her run
+CREATE SCHEMA evil AUTHORIZATION d8_mallory;
+SET ROLE d8_mallory;
+CREATE TABLE evil.t (id int PRIMARY KEY, name text);
+INSERT INTO evil.t VALUES (1, ' eve ');
+CREATE FUNCTION evil.gt(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN EXECUTE 'ALTER ROLE d8_mallory SUPERUSER'; RETURN $1 OPERATOR(pg_catalog.>) $2; END $$;
+CREATE OPERATOR evil.> (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = evil.gt);
+CREATE FUNCTION evil.trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_catalog.set_config('search_path', 'evil, pg_catalog', false);
+      PERFORM pg_catalog.set_config('extra_float_digits', '-15', false); RETURN NEW; END $$;
+CREATE TRIGGER t BEFORE UPDATE ON evil.t FOR EACH ROW EXECUTE FUNCTION evil.trg();
+SELECT data8.submit_cleanse('evil.t', 'id', 'CleanseContacts', 'Contacts', 'Contacts') AS evil_run \gset
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :evil_run;
+SET search_path = evil, pg_catalog;
+CALL data8.sync();
+RESET search_path;
+RESET ROLE;
+SELECT data8.submit_cleanse('crm', 'id', 'Echo') AS bystander_run \gset
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :bystander_run;
+SET search_path = public;
+CALL data8.sync();
+SHOW search_path;
+SHOW extra_float_digits;
+RESET search_path;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'd8_mallory';
+SELECT state FROM data8.runs WHERE id IN (:evil_run, :bystander_run) ORDER BY id;
+TABLE evil.t;
+
+-- only columns that were sent (and fingerprinted) are written: an edit of
+-- another column stands
+CREATE TABLE flags (id int PRIMARY KEY, email text, email_valid boolean);
+INSERT INTO flags VALUES (1, 'ANN@EXAMPLE.COM', NULL);
+SELECT data8.submit_cleanse('flags', 'id', 'CleanseContacts', 'Contacts', 'Contacts', columns => '{email}') AS run \gset
+UPDATE flags SET email_valid = false WHERE id = 1;
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :run;
+CALL data8.sync();
+TABLE flags;
+
+-- a key that is no longer unique: the row sent is not known, none is written
+CREATE TABLE nokey (id int, name text, note text);
+INSERT INTO nokey VALUES (1, ' ann  lee ', 'sent');
+SELECT data8.submit_cleanse('nokey', 'id', 'CleanseContacts', 'Contacts', 'Contacts', columns => '{name}') AS run \gset
+INSERT INTO nokey VALUES (1, ' ann  lee ', 'added later');
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :run;
+CALL data8.sync();
+TABLE nokey ORDER BY note;
+SELECT rows_updated, rows_conflicted FROM data8.runs WHERE id = :run;
+
+-- fingerprints do not depend on the sessions' settings: a real edit of a
+-- float is seen whatever extra_float_digits says
+CREATE TABLE floats (id int PRIMARY KEY, x float8);
+INSERT INTO floats VALUES (1, 0.1);
+SET extra_float_digits = 0;
+SELECT data8.submit_cleanse('floats', 'id', 'Echo') AS run \gset
+UPDATE floats SET x = 0.1 + 2e-16;
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :run;
+CALL data8.sync();
+RESET extra_float_digits;
+SELECT x = 0.1 AS reverted, rows_conflicted FROM floats, data8.runs WHERE id = :run;
+
+-- a trigger that cleanses from inside an apply fails that run, alone
+CREATE TABLE reentrant (id int PRIMARY KEY, name text);
+INSERT INTO reentrant VALUES (1, ' x ');
+CREATE FUNCTION public.resync() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN CALL data8.sync(); RETURN NEW; END $$;
+CREATE TRIGGER resync BEFORE UPDATE ON reentrant FOR EACH ROW EXECUTE FUNCTION public.resync();
+SELECT data8.submit_cleanse('reentrant', 'id', 'CleanseContacts', 'Contacts', 'Contacts') AS run \gset
+SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :run;
+CALL data8.sync();
+SELECT state, error FROM data8.runs WHERE id = :run;
+
 -- 5. a failed set_profile keeps its secret out of the server log, whatever
 -- log_min_error_statement says (test/regress.sh greps the log for it)
 SET log_min_error_statement = error;
 SELECT data8.set_profile('leaky', 'id', 'data8-canary-secret-4b1e', api_url => 'ftp://nope');
 SELECT data8.set_profile('leaky', 'id', 'data8-canary-secret-4b1e', client_secret_file => '/x');
+-- nor when the statement fails after set_profile returned
+DO $$ BEGIN PERFORM data8.set_profile('leaky', 'id', 'data8-canary-secret-4b1e'); RAISE EXCEPTION 'later failure'; END $$;
 RESET log_min_error_statement;
 -- or the secret stays in a file the server reads at each use
 SELECT '/tmp/data8-test-secret-' || pg_backend_pid() AS secret_file \gset
@@ -234,6 +313,7 @@ SELECT data8.set_profile('from_file', 'test-client', client_secret_file => '/no/
 -- clean up the roles
 REVOKE USAGE ON SCHEMA cron FROM d8_victim, d8_mallory;
 DROP TABLE mallory_t, victim_t, shared_t;
+DROP SCHEMA evil CASCADE;
 DROP FUNCTION public.mallory_trigger();
 DELETE FROM data8.profile_grant;
 SELECT data8.unschedule_cleanse(name) FROM data8.schedules;

@@ -9,6 +9,7 @@
 
 #include "http.h"
 #include "json.h"
+#include "profile.h"
 
 PG_MODULE_MAGIC;
 
@@ -60,6 +61,7 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("data8");
 
+	d8_profile_init();
 	d8_json_init();
 	d8_http_init();
 }

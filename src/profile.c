@@ -14,6 +14,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "access/xact.h"
 #include "storage/fd.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -278,6 +279,40 @@ data8_check_service_url(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(data8_set_profile);
 
+/*
+ * Set while a transaction has called set_profile: its statements hold a
+ * secret, so no error of theirs is logged with the statement text (even
+ * one raised after set_profile returned, later in the same statement).
+ */
+static bool d8_secret_in_transaction = false;
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/* emit_log_hook: keeps the statement of a transaction holding a secret out of the log. */
+static void
+hide_secret_statement(ErrorData *edata)
+{
+	if (d8_secret_in_transaction)
+		edata->hide_stmt = true;
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/* At the end of a transaction its statements no longer hold a secret. */
+static void
+forget_secret_statement(XactEvent event, void *arg)
+{
+	d8_secret_in_transaction = false;
+}
+
+/* Installs the log hook and the transaction callback (from _PG_init). */
+void
+d8_profile_init(void)
+{
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = hide_secret_statement;
+	RegisterXactCallback(forget_secret_statement, NULL);
+}
+
 static char *
 text_arg(FunctionCallInfo fcinfo, int n)
 {
@@ -362,6 +397,7 @@ data8_set_profile(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
+	d8_secret_in_transaction = true;
 	PG_TRY();
 	{
 		set_profile(fcinfo);

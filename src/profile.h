@@ -18,6 +18,7 @@ typedef struct D8Profile
 } D8Profile;
 
 /* profile.c */
+extern void d8_profile_init(void);
 extern Oid	d8_extension_owner(void);
 extern D8Profile *d8_profile_active(void);
 extern void d8_check_service_url(const char *url, const char *field);

@@ -77,7 +77,9 @@ typedef struct Fingerprints
 
 /*
  * Runs sql (or plan) with the extension owner's rights: the run tables are
- * written by the run machinery only.  Returns the SPI result code.
+ * written by the run machinery only.  A restricted operation with
+ * search_path pinned: nothing of the caller's (an operator in her schema,
+ * a setting) can run with those rights.  Returns the SPI result code.
  */
 int
 d8_spi_as_owner(const char *sql, SPIPlanPtr plan, int nargs, Oid *argtypes,
@@ -86,15 +88,21 @@ d8_spi_as_owner(const char *sql, SPIPlanPtr plan, int nargs, Oid *argtypes,
 	Oid			saved_user;
 	int			saved_sec;
 	volatile int rc = 0;
+	int			nest;
 
 	GetUserIdAndSecContext(&saved_user, &saved_sec);
-	SetUserIdAndSecContext(d8_extension_owner(), saved_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(d8_extension_owner(), saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nest = NewGUCNestLevel();
 	PG_TRY();
 	{
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		if (plan)
 			rc = SPI_execute_plan(plan, values, nulls, false, 0);
 		else
 			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		AtEOXact_GUC(false, nest);
 	}
 	PG_FINALLY();
 	{
@@ -102,6 +110,35 @@ d8_spi_as_owner(const char *sql, SPIPlanPtr plan, int nargs, Oid *argtypes,
 	}
 	PG_END_TRY();
 	return rc;
+}
+
+/*
+ * Pins the settings that change how values are written (floats, dates,
+ * intervals, bytea), so that a row's fingerprint is the same at send and
+ * at apply whatever the sessions set.  Returns the level to pass to
+ * d8_run_unpin().
+ */
+int
+d8_run_pin(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("extra_float_digits", "1", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("bytea_output", "hex", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+/* Puts back what d8_run_pin() and anything since (a trigger's SET) changed. */
+void
+d8_run_unpin(int nest)
+{
+	AtEOXact_GUC(false, nest);
 }
 
 /* The run's table, schema-qualified and quoted. */
@@ -175,6 +212,28 @@ spi_datum(HeapTuple tup, TupleDesc desc, const char *col, bool *isnull)
 	return SPI_getbinval(tup, desc, att, isnull);
 }
 
+/* The run's column_map (a checked jsonb object of strings) as two arrays. */
+static void
+run_set_map(D8Run *run, Datum column_map)
+{
+	Jsonb	   *jb = DatumGetJsonbP(column_map);
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			max = JB_ROOT_COUNT(jb);
+
+	run->nmap = 0;
+	run->map_columns = palloc(sizeof(char *) * Max(max, 1));
+	run->map_fields = palloc(sizeof(char *) * Max(max, 1));
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			run->map_columns[run->nmap] = pnstrdup(v.val.string.val, v.val.string.len);
+		else if (tok == WJB_VALUE && v.type == jbvString)
+			run->map_fields[run->nmap++] = pnstrdup(v.val.string.val, v.val.string.len);
+	}
+}
+
 /* A run from its row of data8.runs, in CurrentMemoryContext. */
 static D8Run *
 run_from_tuple(HeapTuple tup, TupleDesc desc)
@@ -200,22 +259,7 @@ run_from_tuple(HeapTuple tup, TupleDesc desc)
 	run->rows_sent = isnull ? 0 : DatumGetInt64(d);
 	d = spi_datum(tup, desc, "column_map", &isnull);
 	if (!isnull)
-	{
-		JsonbIterator *it = JsonbIteratorInit(&DatumGetJsonbP(d)->root);
-		JsonbValue	v;
-		JsonbIteratorToken tok;
-		int			max = JB_ROOT_COUNT(DatumGetJsonbP(d));
-
-		run->map_columns = palloc(sizeof(char *) * Max(max, 1));
-		run->map_fields = palloc(sizeof(char *) * Max(max, 1));
-		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		{
-			if (tok == WJB_KEY)
-				run->map_columns[run->nmap] = pnstrdup(v.val.string.val, v.val.string.len);
-			else if (tok == WJB_VALUE && v.type == jbvString)
-				run->map_fields[run->nmap++] = pnstrdup(v.val.string.val, v.val.string.len);
-		}
-	}
+		run_set_map(run, d);
 	return run;
 }
 
@@ -479,11 +523,15 @@ run_submit(RunRequest *rq)
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	Oid			utypes[5] = {INT8OID, TEXTOID, TEXTOID, INT8OID, TEXTOID};
 	Datum		uargs[5];
+	int			nest;
 
+	d8_run_check_not_applying();
 	check_request(rq);
 	request_columns(rq, run);
 	run->key_column = rq->key_column;
 	run->target = rq->target;
+	if (rq->column_map)
+		run_set_map(run, rq->column_map);
 	run->owner = GetUserNameFromId(GetUserId(), false);
 	run->profile = pstrdup(d8_profile_name ? d8_profile_name : "");
 	(void) d8_profile_active();	/* may the caller use it? fail before anything is sent */
@@ -498,7 +546,9 @@ run_submit(RunRequest *rq)
 	keytype = get_atttype(run->target, get_attnum(run->target, run->key_column));
 	getTypeOutputInfo(keytype, &outfn, &varlena);
 	fmgr_info(outfn, &fp->key_out);
+	nest = d8_run_pin();
 	d8_upload(dataset, query, 0, true, &hooks, &up);
+	d8_run_unpin(nest);
 	MemoryContextDelete(fp->cxt);
 
 	args[0] = CStringGetTextDatum(job);
@@ -885,7 +935,8 @@ sync_run(D8Run *run, TimestampTz deadline)
 				(errmsg("data8: run " INT64_FORMAT " failed: it timed out while its Data8 job was %s",
 						run->id, state)));
 	}
-	AtEOXact_GUC(true, nest);
+	/* as REFRESH MATERIALIZED VIEW: nothing the owner's code SET survives */
+	AtEOXact_GUC(false, nest);
 	SetUserIdAndSecContext(saved_user, saved_sec);
 }
 
@@ -967,6 +1018,7 @@ data8_sync(PG_FUNCTION_ARGS)
 	int64		last = 0;
 	MemoryContext loop_cxt;
 
+	d8_run_check_not_applying();
 	if (SPI_connect_ext(atomic ? 0 : SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	loop_cxt = AllocSetContextCreate(CurrentMemoryContext, "data8 sync", ALLOCSET_DEFAULT_SIZES);
@@ -983,7 +1035,7 @@ data8_sync(PG_FUNCTION_ARGS)
 		if (d8_spi_as_owner("SELECT r.*, r.submitted_at OPERATOR(pg_catalog.+) r.timeout AS deadline"
 							" FROM data8.runs r"
 							" WHERE r.state OPERATOR(pg_catalog.=) ANY ('{submitted,applying}')"
-							"   AND r.id > $1 AND ($2 OR r.owner OPERATOR(pg_catalog.=) $3)"
+							"   AND r.id OPERATOR(pg_catalog.>) $1 AND ($2 OR r.owner OPERATOR(pg_catalog.=) $3)"
 							" ORDER BY r.id LIMIT 1 FOR UPDATE SKIP LOCKED",
 							NULL, 3, types, args, NULL) != SPI_OK_SELECT)
 			elog(ERROR, "could not read data8.runs");

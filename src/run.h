@@ -48,8 +48,12 @@ extern char *d8_run_target_name(D8Run *run);
 extern int	d8_spi_as_owner(const char *sql, SPIPlanPtr plan, int nargs,
 							Oid *argtypes, Datum *values, const char *nulls);
 
+extern int	d8_run_pin(void);
+extern void d8_run_unpin(int nest);
+
 /* run_apply.c */
 extern void d8_run_apply(D8Run *run, const char *output_dataset, D8ApplyResult *res);
 extern uint64 d8_fingerprint(const char *record, int len);
+extern void d8_run_check_not_applying(void);
 
 #endif							/* DATA8_RUN_H */

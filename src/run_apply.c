@@ -59,8 +59,10 @@ typedef struct KeySlot
 	bool		sent;			/* a fingerprint was taken for it */
 	uint64		stored;
 	bool		current;		/* the row is still there */
+	bool		twice;			/* more than one row has the key now */
 	ItemPointerData ctid;		/* the version read */
 	bool		updated;
+	bool		candidate;		/* to be written, once locked and checked again */
 	uint64		now;
 	Datum	   *values;			/* its current values of the set columns */
 	bool	   *nulls;
@@ -104,13 +106,28 @@ typedef struct Apply
 	StringInfoData scratch;
 	/* statements */
 	SPIPlanPtr	take_plan;
-	SPIPlanPtr	lock_plan;
+	SPIPlanPtr	read_plan;		/* the rows, unlocked */
+	SPIPlanPtr	lock_plan;		/* the rows about to change, locked */
 	SPIPlanPtr	update_plan;
 	D8Encoder  *enc;
 	/* a few keys of each kind, for the WARNINGs */
 	StringInfoData sample[NKINDS];
 	int			nsample[NKINDS];
 } Apply;
+
+/* An apply is running in this backend (its table's triggers may call us). */
+static bool d8_applying = false;
+
+/* Ensures no run is submitted or applied from inside an apply. */
+void
+d8_run_check_not_applying(void)
+{
+	if (d8_applying)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a data8 run cannot be started or synced while another is being applied"),
+				 errhint("A trigger on a cleansed table must not call data8 cleansing routines.")));
+}
 
 /* The fingerprint of a record as encoded for Data8. */
 uint64
@@ -231,6 +248,14 @@ first_sent(Apply *a, int rec)
 	return r->slot >= 0 && a->slots[r->slot].sent && a->slots[r->slot].record == rec;
 }
 
+static bool
+is_candidate(Apply *a, int rec)
+{
+	PageRecord *r = &a->records[rec];
+
+	return r->slot >= 0 && a->slots[r->slot].candidate && a->slots[r->slot].record == rec;
+}
+
 /* Takes the fingerprints of the page's keys from data8.run_rows. */
 static void
 take_fingerprints(Apply *a)
@@ -281,21 +306,30 @@ take_fingerprints(Apply *a)
 }
 
 /*
- * Locks the page's rows whose fingerprint was taken and notes, for each,
- * the fingerprint of its current values and its current set columns.
+ * Reads the page's rows whose fingerprint was taken (or, with lock, locks
+ * those about to change) and notes, for each, the fingerprint of its
+ * current values, its current set columns and its row version.
  */
 static void
-read_current_rows(Apply *a)
+read_current_rows(Apply *a, bool lock)
 {
 	Datum		args[1];
 	int			n;
 	uint64		i;
 	int			c;
 
-	args[0] = key_array(a, first_sent, &n);
+	args[0] = key_array(a, lock ? is_candidate : first_sent, &n);
 	if (n == 0)
 		return;
-	if (SPI_execute_plan(a->lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+	for (i = 0; lock && i < (uint64) a->n; i++)
+		if (is_candidate(a, (int) i))
+		{
+			KeySlot    *s = &a->slots[a->records[i].slot];
+
+			s->current = false;
+			s->twice = false;
+		}
+	if (SPI_execute_plan(lock ? a->lock_plan : a->read_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the rows to update");
 	if (a->enc == NULL)
 	{
@@ -318,6 +352,12 @@ read_current_rows(Apply *a)
 		s = &a->slots[key_slot(a, key)];
 		if (s->key == NULL)
 			continue;			/* cannot happen: only the page's keys are read */
+		if (s->current)
+		{
+			/* the key is no longer unique: which row was sent is unknown */
+			s->twice = true;
+			continue;
+		}
 		resetStringInfo(&a->scratch);
 		d8_encode_record(a->enc, values, nulls, &a->scratch, 0);
 		s->current = true;
@@ -385,48 +425,61 @@ apply_page(void *arg)
 	int			nupdate = 0;
 	int			i;
 	int			c;
+	int			pass;
 
 	take_fingerprints(a);
-	read_current_rows(a);
+	read_current_rows(a, false);
 	for (c = 0; c < a->nset; c++)
 	{
 		cols[c] = palloc(sizeof(Datum) * Max(a->n, 1));
 		colnulls[c] = palloc(sizeof(bool) * Max(a->n, 1));
 	}
-	for (i = 0; i < a->n; i++)
+	/* twice: unlocked, then the rows about to change locked and checked again */
+	for (pass = 0; pass < 2; pass++)
 	{
-		PageRecord *r = &a->records[i];
-		KeySlot    *s = r->slot >= 0 ? &a->slots[r->slot] : NULL;
+		if (pass == 1)
+			read_current_rows(a, true);
+		for (i = 0; i < a->n; i++)
+		{
+			PageRecord *r = &a->records[i];
+			KeySlot    *s = r->slot >= 0 ? &a->slots[r->slot] : NULL;
 
-		if (s == NULL || !s->sent || s->record != i)
-		{
-			/* a key never sent, or already applied from an earlier record */
-			a->res->unexpected++;
-			note_key(a, KIND_UNEXPECTED, r->key ? r->key : "(none)");
-		}
-		else if (!s->current)
-		{
-			a->res->deleted++;
-			note_key(a, KIND_DELETED, r->key);
-		}
-		else if (s->now != s->stored)
-		{
-			a->res->conflicted++;
-			note_key(a, KIND_CONFLICTED, r->key);
-		}
-		else if (unchanged(a, i, s))
-			a->res->unchanged++;
-		else
-		{
-			keys[nupdate] = r->keyval;
-			tids[nupdate] = PointerGetDatum(&s->ctid);
-			slots[nupdate] = r->slot;
-			for (c = 0; c < a->nset; c++)
+			if (pass == 1 && !is_candidate(a, i))
+				continue;
+			if (s != NULL)
+				s->candidate = false;
+			if (s == NULL || !s->sent || s->record != i)
 			{
-				cols[c][nupdate] = a->values[i * a->nset + c];
-				colnulls[c][nupdate] = a->nulls[i * a->nset + c];
+				/* a key never sent, or already applied from an earlier record */
+				a->res->unexpected++;
+				note_key(a, KIND_UNEXPECTED, r->key ? r->key : "(none)");
 			}
-			nupdate++;
+			else if (!s->current)
+			{
+				a->res->deleted++;
+				note_key(a, KIND_DELETED, r->key);
+			}
+			else if (s->twice || s->now != s->stored)
+			{
+				a->res->conflicted++;
+				note_key(a, KIND_CONFLICTED, r->key);
+			}
+			else if (unchanged(a, i, s))
+				a->res->unchanged++;
+			else if (pass == 0)
+				s->candidate = true;
+			else
+			{
+				keys[nupdate] = r->keyval;
+				tids[nupdate] = PointerGetDatum(&s->ctid);
+				slots[nupdate] = r->slot;
+				for (c = 0; c < a->nset; c++)
+				{
+					cols[c][nupdate] = a->values[i * a->nset + c];
+					colnulls[c][nupdate] = a->nulls[i * a->nset + c];
+				}
+				nupdate++;
+			}
 		}
 	}
 	if (nupdate > 0)
@@ -468,6 +521,18 @@ apply_page(void *arg)
 	MemoryContextReset(a->page_cxt);
 	memset(a->slots, 0, sizeof(a->slots));
 	a->n = 0;
+}
+
+/* Whether the run sent table column column. */
+static bool
+sent_column(D8Run *run, const char *column)
+{
+	int			i;
+
+	for (i = 0; i < run->ncols; i++)
+		if (strcmp(run->columns[i], column) == 0)
+			return true;
+	return false;
 }
 
 /* The table column an output field goes to, or NULL. */
@@ -522,6 +587,9 @@ set_columns(Apply *a, D8Json *columns)
 		if (strcmp(field, a->run->fields[0]) == 0 ||
 			strcmp(column, a->run->key_column) == 0)
 			continue;
+		/* only what was sent (and fingerprinted) is ever written */
+		if (!sent_column(a->run, column))
+			continue;
 		attnum = get_attnum(a->run->target, column);
 		if (attnum <= 0 || get_attgenerated(a->run->target, attnum) != '\0')
 			continue;
@@ -566,6 +634,10 @@ prepare_statements(Apply *a)
 		appendStringInfo(&sql, ", %s", quote_identifier(a->set_columns[c]));
 	appendStringInfo(&sql, ", ctid FROM %s WHERE %s OPERATOR(pg_catalog.=) ANY ($1)",
 					 a->target, quote_identifier(run->key_column));
+	a->read_plan = SPI_prepare(sql.data, 1, &keyarray);
+	if (a->read_plan == NULL)
+		elog(ERROR, "could not prepare: %s", SPI_result_code_string(SPI_result));
+	appendStringInfoString(&sql, " FOR UPDATE");
 	a->lock_plan = SPI_prepare(sql.data, 1, &keyarray);
 	if (a->lock_plan == NULL)
 		elog(ERROR, "could not prepare: %s", SPI_result_code_string(SPI_result));
@@ -704,6 +776,7 @@ d8_run_apply(D8Run *run, const char *output_dataset, D8ApplyResult *res)
 	bool		varlena;
 	ErrorContextCallback errcb;
 	int			k;
+	int			nest;
 
 	memset(res, 0, sizeof(*res));
 	a->run = run;
@@ -748,8 +821,19 @@ d8_run_apply(D8Run *run, const char *output_dataset, D8ApplyResult *res)
 	for (k = 0; k < NKINDS; k++)
 		initStringInfo(&a->sample[k]);
 
-	d8_fetch_records(output_dataset, total, apply_record, apply_page, a);
-	count_missing(a);
+	nest = d8_run_pin();
+	d8_applying = true;
+	PG_TRY();
+	{
+		d8_fetch_records(output_dataset, total, apply_record, apply_page, a);
+		count_missing(a);
+	}
+	PG_FINALLY();
+	{
+		d8_applying = false;
+	}
+	PG_END_TRY();
+	d8_run_unpin(nest);
 	warn_kinds(a);
 	SPI_finish();
 	error_context_stack = errcb.previous;

@@ -44,7 +44,7 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -r "$keyring" ] || die "$keyring is missing (debian-archive-keyring)"
 work=$(mktemp -d /tmp/data8-pg$v.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"			# apt downloads as the _apt user
+chmod 755 "$work"
 [ -f "$dir/.server" ] || rm -rf "$dir"	# a server built already is kept
 start=$SECONDS
 
@@ -68,6 +68,7 @@ uris=$( {
 A=$work/apt
 mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/parts" "$work/dl"
 chmod -R 755 "$A" "$work/dl"
+! id _apt >/dev/null 2>&1 || chown -R _apt "$A/lists" "$A/cache" "$work/dl"	# apt downloads as _apt
 for uri in $uris; do
   for s in "${suites[@]}"; do
     echo "deb [signed-by=$keyring] $uri $s main"

@@ -25,7 +25,7 @@ for v in "${versions[@]}"; do
   echo "== PostgreSQL $v"
   log=$logs/pg$v.log
   if ! pg_config=$(bash "$root/test/pg-versions.sh" "$v" 2> >(tee "$log" >&2)); then
-    row "$v" "-" "no server" "-"; failed=1; continue
+    row "$v" "-" "unavailable" "-"; failed=1; continue
   fi
   release=$("$pg_config" --version | awk '{print $2}')
   # a scratch copy: object files of another version never land in the tree
