@@ -31,13 +31,16 @@ SELECT count(*) AS datasets_left FROM data8.runs r JOIN data8.datasets() d
 
 -- the same in one transaction: another session edits row 3 while
 -- cleanse_table runs (it holds the row until the apply waits for it)
+CREATE TABLE crm_live (id int PRIMARY KEY, name text, email text);
+INSERT INTO crm_live SELECT g, ' bo  day ' || g, 'BO' || g || '@EXAMPLE.COM' FROM generate_series(1, 5) g;
 SELECT dblink_connect('b', other_session());
 SELECT dblink_exec('b', 'BEGIN');
-SELECT dblink_exec('b', 'UPDATE crm SET email = ''mine@b.example'' WHERE id = 3');
+SELECT dblink_exec('b', 'UPDATE crm_live SET email = ''mine@b.example'' WHERE id = 3');
 SELECT dblink_send_query('b', 'SELECT pg_sleep(2); COMMIT');
-CALL data8.cleanse_table('crm', 'id', 'CleanseContacts', 'Contacts', 'Contacts', keep_datasets => true);
+CALL data8.cleanse_table('crm_live', 'id', 'CleanseContacts', 'Contacts', 'Contacts', keep_datasets => true);
+DO $$ BEGIN WHILE dblink_is_busy('b') = 1 LOOP PERFORM pg_sleep(0.05); END LOOP; END $$;
 SELECT dblink_disconnect('b');
-SELECT id, name, email FROM crm WHERE id IN (2, 3) ORDER BY id;
+TABLE crm_live ORDER BY id;
 SELECT rows_updated, rows_unchanged, rows_conflicted FROM data8.runs ORDER BY id DESC LIMIT 1;
 -- keep_datasets => true keeps them
 SELECT count(*) AS datasets_kept FROM data8.runs r JOIN data8.datasets() d
@@ -277,7 +280,7 @@ UPDATE floats SET x = 0.1 + 2e-16;
 SELECT (data8.wait_for_job(job_name)).state FROM data8.runs WHERE id = :run;
 CALL data8.sync();
 RESET extra_float_digits;
-SELECT x = 0.1 AS reverted, rows_conflicted FROM floats, data8.runs WHERE id = :run;
+SELECT f.x = 0.1 AS reverted, r.rows_conflicted FROM floats f, data8.runs r WHERE r.id = :run;
 
 -- a trigger that cleanses from inside an apply fails that run, alone
 CREATE TABLE reentrant (id int PRIMARY KEY, name text);
