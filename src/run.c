@@ -180,10 +180,12 @@ string_array(Datum arr, int *n)
 	char	  **out;
 	int			i;
 	ArrayType  *a = DatumGetArrayTypeP(arr);
+	int16		len;
+	bool		byval;
+	char		align;
 
-	deconstruct_array(a, ARR_ELEMTYPE(a), ARR_ELEMTYPE(a) == NAMEOID ? NAMEDATALEN : -1,
-					  ARR_ELEMTYPE(a) == NAMEOID ? false : false, TYPALIGN_INT,
-					  &elems, &nulls, n);
+	get_typlenbyvalalign(ARR_ELEMTYPE(a), &len, &byval, &align);
+	deconstruct_array(a, ARR_ELEMTYPE(a), len, byval, align, &elems, &nulls, n);
 	out = palloc(sizeof(char *) * Max(*n, 1));
 	for (i = 0; i < *n; i++)
 		out[i] = nulls[i] ? NULL :

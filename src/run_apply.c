@@ -61,7 +61,6 @@ typedef struct KeySlot
 	bool		current;		/* the row is still there */
 	bool		twice;			/* more than one row has the key now */
 	ItemPointerData ctid;		/* the version read */
-	bool		updated;
 	bool		candidate;		/* to be written, once locked and checked again */
 	uint64		now;
 	Datum	   *values;			/* its current values of the set columns */
@@ -418,7 +417,6 @@ apply_page(void *arg)
 	MemoryContext old = MemoryContextSwitchTo(a->page_cxt);
 	Datum	   *keys = palloc(sizeof(Datum) * Max(a->n, 1));
 	Datum	   *tids = palloc(sizeof(Datum) * Max(a->n, 1));
-	int		   *slots = palloc(sizeof(int) * Max(a->n, 1));
 	Datum	  **cols = palloc(sizeof(Datum *) * Max(a->nset, 1));
 	bool	  **colnulls = palloc(sizeof(bool *) * Max(a->nset, 1));
 	Datum	   *args = palloc(sizeof(Datum) * (a->nset + 2));
@@ -472,7 +470,6 @@ apply_page(void *arg)
 			{
 				keys[nupdate] = r->keyval;
 				tids[nupdate] = PointerGetDatum(&s->ctid);
-				slots[nupdate] = r->slot;
 				for (c = 0; c < a->nset; c++)
 				{
 					cols[c][nupdate] = a->values[i * a->nset + c];
@@ -487,8 +484,6 @@ apply_page(void *arg)
 		int			dims[1] = {nupdate};
 		int			lbs[1] = {1};
 
-		uint64		u;
-
 		args[0] = PointerGetDatum(construct_array(keys, nupdate, a->keytype, a->key_len,
 												  a->key_byval, a->key_align));
 		args[1] = PointerGetDatum(construct_array(tids, nupdate, TIDOID, sizeof(ItemPointerData),
@@ -497,25 +492,12 @@ apply_page(void *arg)
 			args[c + 2] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
 															 a->set_types[c], a->set_len[c],
 															 a->set_byval[c], a->set_align[c]));
-		if (SPI_execute_plan(a->update_plan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		if (SPI_execute_plan(a->update_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not update the rows");
 		MemoryContextSwitchTo(a->page_cxt);
-		for (u = 0; u < SPI_processed; u++)
-		{
-			bool		isnull;
-			Datum		k = SPI_getbinval(SPI_tuptable->vals[u], SPI_tuptable->tupdesc, 1, &isnull);
-
-			a->slots[key_slot(a, OutputFunctionCall(&a->key_out, k))].updated = true;
-		}
+		/* the rows are locked since they were checked: all are written */
 		a->res->updated += SPI_processed;
-		SPI_freetuptable(SPI_tuptable);
-		/* rows edited between the read and the update kept their edit */
-		for (i = 0; i < nupdate; i++)
-			if (!a->slots[slots[i]].updated)
-			{
-				a->res->conflicted++;
-				note_key(a, KIND_CONFLICTED, a->slots[slots[i]].key);
-			}
+		a->res->conflicted += nupdate - SPI_processed;
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(a->page_cxt);
@@ -658,9 +640,8 @@ prepare_statements(Apply *a)
 	for (c = 0; c < a->nset; c++)
 		appendStringInfo(&sql, ", v%d", c);
 	/* the version read, or nothing: an edit since is never overwritten */
-	appendStringInfo(&sql, ") WHERE t.%s OPERATOR(pg_catalog.=) u.k AND t.ctid OPERATOR(pg_catalog.=) u.tid"
-					 " RETURNING t.%s",
-					 quote_identifier(run->key_column), quote_identifier(run->key_column));
+	appendStringInfo(&sql, ") WHERE t.%s OPERATOR(pg_catalog.=) u.k AND t.ctid OPERATOR(pg_catalog.=) u.tid",
+					 quote_identifier(run->key_column));
 	utypes[0] = keyarray;
 	utypes[1] = TIDARRAYOID;
 	for (c = 0; c < a->nset; c++)

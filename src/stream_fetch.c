@@ -290,8 +290,6 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
 		f->recno = p->start + n;	/* the next one, should it fail to parse */
 	}
 	f->recno = 0;
-	if (n == p->count && f->cb_page)
-		f->cb_page(f->cb_arg);
 	if (n != p->count)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
@@ -302,6 +300,8 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
 				 errdetail("%d records were asked for and %s came.", p->count,
 						   n > p->count ? "more" : psprintf(INT64_FORMAT, n)),
 				 errhint("The dataset's recordCount promised them: nothing is dropped silently.")));
+	if (f->cb_page)
+		f->cb_page(f->cb_arg);
 	f->records += n;
 	f->pages++;
 	MemoryContextSwitchTo(old);
