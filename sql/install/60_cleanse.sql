@@ -76,6 +76,7 @@ REVOKE ALL ON data8.runs FROM PUBLIC;
 ALTER TABLE data8.runs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY runs_own ON data8.runs FOR SELECT
     USING (owner OPERATOR(pg_catalog.=) CURRENT_USER);
+COMMENT ON POLICY runs_own ON data8.runs IS 'A role reads her own runs.';
 
 -- A run's state only moves forward, and what a run is never changes.
 CREATE FUNCTION data8._runs_forward_only()
@@ -104,6 +105,8 @@ COMMENT ON FUNCTION data8._runs_forward_only() IS
     'Internal trigger: a run''s state moves only forward (uploading, submitted, applying, done or failed), and its target, owner and profile never change.';
 CREATE TRIGGER runs_forward_only BEFORE UPDATE ON data8.runs
     FOR EACH ROW EXECUTE FUNCTION data8._runs_forward_only();
+COMMENT ON TRIGGER runs_forward_only ON data8.runs IS
+    'A run''s state moves only forward, and what it sends and to whom it belongs never changes.';
 
 -- The fingerprint of each row a run sent, by key, until the run is applied:
 -- a hash of the record as it went out.  Written and read by the run
@@ -148,6 +151,7 @@ ALTER TABLE data8.schedules ENABLE ROW LEVEL SECURITY;
 CREATE POLICY schedules_own ON data8.schedules
     USING (owner OPERATOR(pg_catalog.=) CURRENT_USER)
     WITH CHECK (owner OPERATOR(pg_catalog.=) CURRENT_USER);
+COMMENT ON POLICY schedules_own ON data8.schedules IS 'A role reads and writes her own schedules.';
 
 -- What a cleansing would send: checks the request before anything is sent
 -- (a table, a unique key set in every row sent, columns Data8 can carry

@@ -77,6 +77,17 @@ SELECT line FROM (
       FROM pg_catalog.pg_description d JOIN members m
         ON m.classid = d.classoid AND m.objid = d.objoid
     UNION ALL
+    -- comments on the policies and triggers of member tables
+    SELECT pg_catalog.format('comment on %s: %s',
+                             pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description)
+      FROM pg_catalog.pg_description d
+     WHERE (d.classoid = 'pg_catalog.pg_policy'::regclass
+            AND d.objoid IN (SELECT p.oid FROM pg_catalog.pg_policy p JOIN members m
+                               ON m.classid = 'pg_catalog.pg_class'::regclass AND m.objid = p.polrelid))
+        OR (d.classoid = 'pg_catalog.pg_trigger'::regclass
+            AND d.objoid IN (SELECT t.oid FROM pg_catalog.pg_trigger t JOIN members m
+                               ON m.classid = 'pg_catalog.pg_class'::regclass AND m.objid = t.tgrelid))
+    UNION ALL
     -- the schema's own privileges, and what pg_dump keeps of the tables
     SELECT 'schema data8 acl=' || coalesce(nspacl::text, 'default')
       FROM pg_catalog.pg_namespace WHERE nspname = 'data8'
