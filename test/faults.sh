@@ -2,7 +2,7 @@
 # Fault survival: the data path gives the same results whatever the network
 # does.  Runs inside a pg_virtualenv cluster, like test/regress.sh:
 #
-#   cd /work/main && make && make install && make -C test/sim &&
+#   cd "$(git rev-parse --show-toplevel)" && make && make install && make -C test/sim &&
 #   pg_virtualenv -t -v 15 bash test/faults.sh
 #
 # A 100,000-row table (a key, then text with quotes, control characters and
