@@ -603,9 +603,18 @@ prepare_statements(Apply *a)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("key column \"%s\" of type %s has no array type",
 						run->key_column, format_type_be(a->keytype))));
+	/*
+	 * One index probe per key, whatever the statistics say: "key = ANY ($2)"
+	 * on the second column of the primary key lets the planner scan the whole
+	 * run for each page (quadratic), which it did after autovacuum analyzed
+	 * the table between runs.
+	 */
 	a->take_plan = SPI_prepare("DELETE FROM data8.run_rows"
-							   " WHERE run_id OPERATOR(pg_catalog.=) $1"
-							   "   AND key OPERATOR(pg_catalog.=) ANY ($2)"
+							   " WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+							   "   SELECT f.ctid FROM pg_catalog.unnest($2) AS k(key),"
+							   "     LATERAL (SELECT ctid FROM data8.run_rows"
+							   "               WHERE run_id OPERATOR(pg_catalog.=) $1"
+							   "                 AND key OPERATOR(pg_catalog.=) k.key OFFSET 0) f))"
 							   " RETURNING key, fingerprint", 2, types);
 	if (a->take_plan == NULL)
 		elog(ERROR, "could not prepare: %s", SPI_result_code_string(SPI_result));
