@@ -692,3 +692,7 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- issue 12: the request window sizes itself; the upload summary says how far it went
+ALTER TYPE data8.upload_summary ADD ATTRIBUTE window_size integer;
+COMMENT ON TYPE data8.upload_summary IS 'What data8.upload_dataset() sent; window_size is the largest number of blocks its request window kept in flight.';

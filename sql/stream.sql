@@ -144,3 +144,15 @@ SET statement_timeout = '100ms';
 SELECT count(*) FROM data8.fetch_output(:'out') AS f(id int, pad text);
 RESET statement_timeout;
 SELECT count(*), sum(id) FROM data8.fetch_output(:'out') AS f(id int, pad text);
+
+-- the request window: auto by default, a number fixes it, nothing else is taken
+SHOW data8.parallel_requests;
+SET data8.parallel_requests = 0;
+SET data8.parallel_requests = 'many';
+SET data8.parallel_requests = 'AUTO';
+SELECT dataset, records, window_size BETWEEN 1 AND 32 AS window_ok
+  FROM data8.upload_dataset('st_window', 'SELECT i AS x FROM generate_series(1, 20000) i');
+SET data8.parallel_requests = 3;
+SELECT dataset, records, window_size
+  FROM data8.upload_dataset('st_window3', 'SELECT i AS x FROM generate_series(1, 5000) i');
+RESET data8.parallel_requests;

@@ -13,8 +13,8 @@
 #include "utils/timestamp.h"
 
 #include "http.h"
+#include "window.h"
 
-#define D8_MAX_SLOTS		64
 #define D8_POLL_SLICE_MS	50		/* longest wait between interrupt checks */
 #define D8_BACKOFF_BASE_MS	100
 #define D8_BACKOFF_CAP_MS	5000
@@ -33,6 +33,7 @@ typedef struct D8Slot
 	TimestampTz start_after;	/* waiting for a retry until then */
 	bool		auth_retried;
 	TimestampTz deadline;		/* the attempt fails if not done by then */
+	TimestampTz sent;			/* when the attempt started */
 	uint64		token_generation;
 	char		errbuf[CURL_ERROR_SIZE];
 } D8Slot;
@@ -43,15 +44,16 @@ struct D8Pipeline
 	MemoryContextCallback cleanup;
 	D8Profile  *profile;
 	CURLM	   *multi;
-	int			max_inflight;
+	D8Window	window;			/* how many slots may be in use */
+	TimestampTz paused_until;	/* Retry-After: no attempt starts before */
 	int			nslots;			/* slots in use */
-	D8Slot		slots[D8_MAX_SLOTS];
+	D8Slot		slots[D8_MAX_PARALLEL];
 };
 
 /* Shared by all transfers of the backend: connections, DNS, TLS sessions. */
 static CURLSH *d8_share = NULL;
 /* Easy handles kept for reuse. */
-static CURL *d8_free_easy[D8_MAX_SLOTS * 2];
+static CURL *d8_free_easy[D8_MAX_PARALLEL * 2];
 static int	d8_nfree_easy = 0;
 
 /* Readies libcurl once per backend. */
@@ -139,7 +141,7 @@ pipeline_cleanup(void *arg)
 	D8Pipeline *pipe = (D8Pipeline *) arg;
 	int			i;
 
-	for (i = 0; i < D8_MAX_SLOTS; i++)
+	for (i = 0; i < D8_MAX_PARALLEL; i++)
 		if (pipe->slots[i].req != NULL)
 			slot_release(pipe, &pipe->slots[i]);
 	if (pipe->multi)
@@ -148,9 +150,12 @@ pipeline_cleanup(void *arg)
 	pipe->nslots = 0;
 }
 
-/* Starts a pipeline of at most max_inflight transfers for profile. */
+/*
+ * Starts a pipeline of transfers for profile: window of them in flight, or
+ * with window 0 an adaptive window of at most capacity (window.h).
+ */
 D8Pipeline *
-d8_pipeline_begin(D8Profile *profile, int max_inflight)
+d8_pipeline_begin(D8Profile *profile, int window, int capacity)
 {
 	MemoryContext cxt;
 	D8Pipeline *pipe;
@@ -160,7 +165,7 @@ d8_pipeline_begin(D8Profile *profile, int max_inflight)
 	pipe = MemoryContextAllocZero(cxt, sizeof(D8Pipeline));
 	pipe->cxt = cxt;
 	pipe->profile = profile;
-	pipe->max_inflight = Max(1, Min(max_inflight, D8_MAX_SLOTS));
+	d8_window_init(&pipe->window, window, window > 0 ? window : capacity);
 	pipe->multi = curl_multi_init();
 	if (pipe->multi == NULL)
 	{
@@ -179,6 +184,13 @@ d8_pipeline_begin(D8Profile *profile, int max_inflight)
 	pipe->cleanup.arg = pipe;
 	MemoryContextRegisterResetCallback(cxt, &pipe->cleanup);
 	return pipe;
+}
+
+/* Starts the data path's pipeline: the active profile, data8.parallel_requests. */
+D8Pipeline *
+d8_data_pipeline_begin(void)
+{
+	return d8_pipeline_begin(d8_profile_active(), d8_window_fixed(), d8_window_capacity());
 }
 
 /* Ends a pipeline: its transfers (if any are left) are dropped. */
@@ -361,6 +373,7 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 				 errmsg("could not start a Data8 request")));
 	slot->in_multi = true;
 	slot->start_after = 0;
+	slot->sent = GetCurrentTimestamp();
 	/* a backstop to CURLOPT_TIMEOUT, which a transfer curl parks escapes */
 	slot->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												 (int64) d8_timeout_ms + d8_connect_timeout_ms + 1000);
@@ -454,6 +467,21 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 				sizeof(resp->error));
 	}
 
+	if (rc == CURLE_OPERATION_TIMEDOUT || resp->status == 429 || resp->status == 503)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		d8_window_push_back(&pipe->window, slot->sent, now);
+		/* Retry-After holds every transfer back, not only this one */
+		if (resp->retry_after >= 0)
+			pipe->paused_until =
+				Max(pipe->paused_until,
+					TimestampTzPlusMilliseconds(now, (int64) Min(resp->retry_after,
+																	D8_RETRY_AFTER_CAP) * 1000));
+	}
+	else if (d8_http_ok(resp))
+		d8_window_success(&pipe->window, GetCurrentTimestamp());
+
 	if (slot_should_retry(slot, rc))
 	{
 		long		delay = 0;
@@ -500,20 +528,23 @@ pipeline_step(D8Pipeline *pipe, long wait_ms)
 	int			i;
 	bool		finished = false;
 
-	for (i = 0; i < D8_MAX_SLOTS; i++)
+	for (i = 0; i < D8_MAX_PARALLEL; i++)
 	{
 		D8Slot	   *slot = &pipe->slots[i];
 
+		TimestampTz start_after;
+
 		if (slot->req == NULL || slot->in_multi)
 			continue;
-		if (slot->start_after <= now)
+		start_after = Max(slot->start_after, pipe->paused_until);
+		if (start_after <= now)
 			slot_start(pipe, slot);
-		else if (next_start == 0 || slot->start_after < next_start)
-			next_start = slot->start_after;
+		else if (next_start == 0 || start_after < next_start)
+			next_start = start_after;
 	}
 
 	curl_multi_perform(pipe->multi, &running);
-	for (i = 0; i < D8_MAX_SLOTS; i++)
+	for (i = 0; i < D8_MAX_PARALLEL; i++)
 	{
 		D8Slot	   *slot = &pipe->slots[i];
 
@@ -557,8 +588,8 @@ pipeline_step(D8Pipeline *pipe, long wait_ms)
 }
 
 /*
- * Queues a request; waits (driving the others) while max_inflight requests
- * are in flight.  done(req, resp, arg) runs when it has its final answer.
+ * Queues a request; waits (driving the others) while the window is full.
+ * done(req, resp, arg) runs when it has its final answer.
  */
 void
 d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
@@ -567,10 +598,11 @@ d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
 	D8Slot	   *slot = NULL;
 	int			i;
 
-	while (pipe->nslots >= pipe->max_inflight)
+	while (pipe->nslots >= d8_window_allowed(&pipe->window) ||
+		   pipe->nslots >= D8_MAX_PARALLEL)
 		pipeline_step(pipe, D8_POLL_SLICE_MS);
 
-	for (i = 0; i < D8_MAX_SLOTS; i++)
+	for (i = 0; i < D8_MAX_PARALLEL; i++)
 		if (pipe->slots[i].req == NULL)
 		{
 			slot = &pipe->slots[i];
@@ -589,6 +621,8 @@ d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
 	slot->arg = arg;
 	slot->start_after = 0;
 	pipe->nslots++;
+	if (GetCurrentTimestamp() < pipe->paused_until)
+		return;					/* pipeline_step starts it after the pause */
 	slot_start(pipe, slot);
 	/* let it go out at once */
 	{
@@ -596,6 +630,20 @@ d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
 
 		curl_multi_perform(pipe->multi, &running);
 	}
+}
+
+/* Requests the pipeline may have in flight now. */
+int
+d8_pipeline_window(D8Pipeline *pipe)
+{
+	return d8_window_allowed(&pipe->window);
+}
+
+/* The largest window the pipeline reached. */
+int
+d8_pipeline_peak_window(D8Pipeline *pipe)
+{
+	return pipe->window.peak;
 }
 
 /* Drives the pipeline's transfers once (at most about 50 ms). */
@@ -617,7 +665,7 @@ d8_pipeline_drain(D8Pipeline *pipe)
 void
 d8_http_perform(D8Profile *profile, D8Request *req, D8Response *resp)
 {
-	D8Pipeline *pipe = d8_pipeline_begin(profile, 1);
+	D8Pipeline *pipe = d8_pipeline_begin(profile, 1, 1);
 
 	d8_pipeline_submit(pipe, req, resp, NULL, NULL);
 	d8_pipeline_drain(pipe);

@@ -57,7 +57,10 @@ typedef void (*D8Done) (D8Request *req, D8Response *resp, void *arg);
 extern void d8_http_init(void);
 
 /* Many requests in flight (http.c) */
-extern D8Pipeline *d8_pipeline_begin(D8Profile *profile, int max_inflight);
+extern D8Pipeline *d8_pipeline_begin(D8Profile *profile, int window, int capacity);
+extern D8Pipeline *d8_data_pipeline_begin(void);
+extern int	d8_pipeline_window(D8Pipeline *pipe);
+extern int	d8_pipeline_peak_window(D8Pipeline *pipe);
 extern void d8_pipeline_submit(D8Pipeline *pipe, D8Request *req,
 							   D8Response *resp, D8Done done, void *arg);
 extern void d8_pipeline_drain(D8Pipeline *pipe);

@@ -19,6 +19,7 @@ typedef struct D8UploadResult
 	int32		blocks;
 	int64		bytes;
 	double		seconds;
+	int32		window;			/* largest number of blocks the window allowed */
 } D8UploadResult;
 
 /* Seen by the caller of d8_upload as it goes: each record, each block. */
@@ -36,7 +37,7 @@ extern void d8_upload(const char *name, const char *query, int32 first_block,
 
 /* Progress lines for data8.progress (stream_upload.c) */
 extern void d8_progress_notice(const char *what, const char *dataset,
-							   int64 records, int64 requests,
+							   int64 records, int64 requests, int window,
 							   TimestampTz start, bool last);
 
 /* A dataset's records streamed to callbacks, in order (stream_fetch.c) */

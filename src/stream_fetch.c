@@ -1,8 +1,8 @@
 /*
  * stream_fetch.c
  *	  data8.fetch_output(name) and data8.fetch_output_json(name): a dataset's
- *	  records as rows, pages of 1,000 requested with data8.parallel_requests
- *	  in flight and emitted in dataset order into a tuplestore (which spills
+ *	  records as rows, pages of 1,000 requested with a window of them
+ *	  (data8.parallel_requests) in flight and emitted in dataset order into a tuplestore (which spills
  *	  to disk past work_mem).
  */
 #include "data8.h"
@@ -25,6 +25,7 @@
 #include "result.h"
 #include "stream.h"
 #include "validate.h"
+#include "window.h"
 
 PG_FUNCTION_INFO_V1(data8_fetch_output);
 PG_FUNCTION_INFO_V1(data8_fetch_output_json);
@@ -82,6 +83,7 @@ struct Fetch
 	int64		pages;
 	TimestampTz start;
 	TimestampTz last_progress;
+	D8Pipeline *pipe;			/* while pages are fetched */
 };
 
 /* Error context: the record and column being converted. */
@@ -314,7 +316,8 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
 								   D8_PROGRESS_EVERY_MS))
 	{
 		f->last_progress = GetCurrentTimestamp();
-		d8_progress_notice("fetched", f->name, f->records, f->pages, f->start, false);
+		d8_progress_notice("fetched", f->name, f->records, f->pages,
+						   d8_pipeline_window(f->pipe), f->start, false);
 	}
 }
 
@@ -322,7 +325,7 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
 static void
 fetch_pages(Fetch *f, int64 total)
 {
-	int			window = d8_parallel_requests;
+	int			window = d8_window_capacity();
 	int64		npages = (total + D8_BLOCK_RECORDS - 1) / D8_BLOCK_RECORDS;
 	int64		next_submit = 0;
 	int64		next_emit = 0;
@@ -330,10 +333,12 @@ fetch_pages(Fetch *f, int64 total)
 	MemoryContext parse_cxt = AllocSetContextCreate(CurrentMemoryContext, "data8 fetch parse",
 													ALLOCSET_DEFAULT_SIZES);
 	char	   *base = psprintf("%s/data", d8_url_path(2, "Dataset", f->name));
-	D8Pipeline *pipe = d8_pipeline_begin(d8_profile_active(), window);
+	D8Pipeline *pipe = d8_data_pipeline_begin();
 	ErrorContextCallback errcb;
+	int			peak;
 	int			i;
 
+	f->pipe = pipe;
 	for (i = 0; i < window; i++)
 		ring[i].cxt = AllocSetContextCreate(CurrentMemoryContext, "data8 fetch page",
 											ALLOCSET_DEFAULT_SIZES);
@@ -370,9 +375,11 @@ fetch_pages(Fetch *f, int64 total)
 		emit_page(f, p, parse_cxt);
 		next_emit++;
 	}
+	peak = d8_pipeline_peak_window(pipe);
 	d8_pipeline_end(pipe);
+	f->pipe = NULL;
 	error_context_stack = errcb.previous;
-	d8_progress_notice("fetched", f->name, f->records, f->pages, f->start, true);
+	d8_progress_notice("fetched", f->name, f->records, f->pages, peak, f->start, true);
 }
 
 /*

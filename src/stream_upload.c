@@ -2,7 +2,7 @@
  * stream_upload.c
  *	  data8.upload_dataset(name, query): the query's rows, read through a
  *	  cursor, encoded straight into JSON request bodies (no JSON tree), sent
- *	  in blocks of 1,000 with data8.parallel_requests blocks in flight.
+ *	  in blocks of 1,000 with a window of blocks in flight (data8.parallel_requests).
  */
 #include "data8.h"
 
@@ -26,6 +26,7 @@
 #include "profile.h"
 #include "stream.h"
 #include "validate.h"
+#include "window.h"
 
 PG_FUNCTION_INFO_V1(data8_upload_dataset);
 
@@ -58,6 +59,7 @@ struct Upload
 	int32		blocks;
 	int64		bytes;
 	int64		retries;
+	int			window;			/* largest window reached */
 	TimestampTz start;
 	TimestampTz last_progress;
 };
@@ -65,7 +67,7 @@ struct Upload
 /* Reports progress as a NOTICE (with data8.progress) at most every 2 s. */
 void
 d8_progress_notice(const char *what, const char *dataset, int64 records,
-				   int64 requests, TimestampTz start, bool last)
+				   int64 requests, int window, TimestampTz start, bool last)
 {
 	double		secs = (double) (GetCurrentTimestamp() - start) / 1000000.0;
 
@@ -73,9 +75,9 @@ d8_progress_notice(const char *what, const char *dataset, int64 records,
 		return;
 	ereport(NOTICE,
 			(errmsg("data8: %s " INT64_FORMAT " records %s dataset \"%s\" in " INT64_FORMAT
-					" requests, %.1f s, %.0f records/s%s",
+					" requests, window %d, %.1f s, %.0f records/s%s",
 					what, records, strcmp(what, "uploaded") == 0 ? "to" : "from",
-					dataset, requests, secs, secs > 0 ? records / secs : 0.0,
+					dataset, requests, window, secs, secs > 0 ? records / secs : 0.0,
 					last ? ", done" : "")));
 }
 
@@ -258,7 +260,7 @@ send_block(Upload *up, D8Pipeline *pipe, UploadBlock *b)
 	{
 		up->last_progress = GetCurrentTimestamp();
 		d8_progress_notice("uploaded", up->name, up->records, up->blocks,
-						   up->start, false);
+						   d8_pipeline_window(pipe), up->start, false);
 	}
 }
 
@@ -312,8 +314,8 @@ d8_upload(const char *name, const char *query, int32 first_block, bool complete,
 
 	create_or_check_dataset(up);
 
-	pipe = d8_pipeline_begin(d8_profile_active(), d8_parallel_requests);
-	up->npool = d8_parallel_requests + 1;
+	pipe = d8_data_pipeline_begin();
+	up->npool = d8_window_capacity() + 1;
 	up->pool = palloc0(sizeof(UploadBlock) * up->npool);
 	for (i = 0; i < up->npool; i++)
 	{
@@ -355,6 +357,7 @@ d8_upload(const char *name, const char *query, int32 first_block, bool complete,
 		send_block(up, pipe, b);
 	}
 	d8_pipeline_drain(pipe);
+	up->window = d8_pipeline_peak_window(pipe);
 	d8_pipeline_end(pipe);
 	SPI_cursor_close(portal);
 	SPI_finish();
@@ -362,12 +365,14 @@ d8_upload(const char *name, const char *query, int32 first_block, bool complete,
 
 	if (complete)
 		d8_dataset_complete(up->name, up->object, up->records);
-	d8_progress_notice("uploaded", up->name, up->records, up->blocks, up->start, true);
+	d8_progress_notice("uploaded", up->name, up->records, up->blocks, up->window,
+					   up->start, true);
 
 	result->records = up->records;
 	result->blocks = up->blocks;
 	result->bytes = up->bytes;
 	result->seconds = (double) (GetCurrentTimestamp() - up->start) / 1000000.0;
+	result->window = up->window;
 }
 
 /*
@@ -380,8 +385,8 @@ data8_upload_dataset(PG_FUNCTION_ARGS)
 {
 	TupleDesc	restupdesc;
 	D8UploadResult res;
-	Datum		result[5];
-	bool		resnulls[5] = {false, false, false, false, false};
+	Datum		result[6];
+	bool		resnulls[6] = {false, false, false, false, false, false};
 	char	   *name;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -400,5 +405,6 @@ data8_upload_dataset(PG_FUNCTION_ARGS)
 	result[2] = Int32GetDatum(res.blocks);
 	result[3] = Int64GetDatum(res.bytes);
 	result[4] = Float8GetDatum(res.seconds);
+	result[5] = Int32GetDatum(res.window);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(restupdesc, result, resnulls)));
 }

@@ -193,6 +193,7 @@ CREATE TYPE data8.upload_summary AS (
     records bigint,
     blocks  integer,
     bytes   bigint,
-    seconds double precision
+    seconds double precision,
+    window_size integer
 );
-COMMENT ON TYPE data8.upload_summary IS 'What data8.upload_dataset() sent.';
+COMMENT ON TYPE data8.upload_summary IS 'What data8.upload_dataset() sent; window_size is the largest number of blocks its request window kept in flight.';
