@@ -13,6 +13,7 @@
 
 static atomic_long g_seq;     /* every request */
 static atomic_long g_api_seq; /* API requests: fault counter */
+static atomic_int g_in_flight; /* API requests between their headers and their answer */
 static FILE *g_log;
 static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -172,6 +173,12 @@ static size_t unescape_cb(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s); /* keep raw: segments are decoded one by one */
 }
 
+/* Takes a request out of the --max-concurrent gauge, once. */
+static void release_in_flight(struct req *r)
+{
+    if (atomic_exchange(&r->in_flight, 0)) atomic_fetch_sub(&g_in_flight, 1);
+}
+
 static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -179,6 +186,7 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
     struct reqx *x = *con_cls;
     if (!x) return;
     struct req *r = &x->r;
+    release_in_flight(r); /* a request that ended before its answer */
     log_request(x);
     for (int i = 0; i < r->nseg; i++) free(r->segs[i]);
     for (int i = 0; i < r->nq; i++) { free(r->q[i].k); free(r->q[i].v); }
@@ -241,10 +249,11 @@ static void dispatch(struct req *r)
     if (fault_preempts(r)) {
         if (strcmp(r->fault, "stall") == 0) sleep_ms(g_opts.stall_ms);
         if (strcmp(r->fault, "drop") == 0) { r->drop = 1; r->status = 200; return; }
-        int st = strcmp(r->fault, "429") == 0 ? 429 : 503;
+        int st = strcmp(r->fault, "503") == 0 || strcmp(r->fault, "stall") == 0 ? 503 : 429;
         r->retry_after = g_opts.retry_after;
-        reply_problem(r, st, st == 429 ? "Simulated rate limit: retry later."
-                                       : "Simulated service unavailability: retry later.");
+        reply_problem(r, st, strcmp(r->fault, "limit") == 0 ? "Too many requests in flight: retry later."
+                             : st == 429 ? "Simulated rate limit: retry later."
+                             : "Simulated service unavailability: retry later.");
         return;
     }
     if (g_opts.latency_ms > 0) sleep_ms(g_opts.latency_ms);
@@ -358,6 +367,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
             else if (g_opts.drop_every > 0 && n % g_opts.drop_every == 0) r->fault = "drop";
             else if (g_opts.drop_after_every > 0 && n % g_opts.drop_after_every == 0) r->fault = "drop-after";
             else if (g_opts.stall_every > 0 && n % g_opts.stall_every == 0) r->fault = "stall";
+            atomic_store(&r->in_flight, 1);
+            int now = atomic_fetch_add(&g_in_flight, 1) + 1;
+            if (!r->fault && g_opts.max_concurrent > 0 && now > g_opts.max_concurrent) r->fault = "limit";
         }
         return MHD_YES;
     }
@@ -386,6 +398,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     if (!r->status) reply_problem(r, 500, "No response produced.");
     /* drop-after: the handler has acted (its status is logged); the answer is lost */
     if (r->fault && strcmp(r->fault, "drop-after") == 0) r->drop = 1;
+    release_in_flight(r); /* answered: no longer counts against --max-concurrent */
     return send_reply(c, r);
 }
 

@@ -15,7 +15,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: data8-sim --port PORT [--bind ADDR] --account CLIENT_ID:SECRET [--account ...]\n"
             "       [--threads N] [--rate RECORDS_PER_SECOND] [--seed N] [--latency-ms N]\n"
-            "       [--fail-503-every N] [--fail-429-every N] [--retry-after SECONDS]\n"
+            "       [--fail-503-every N] [--fail-429-every N] [--retry-after SECONDS] [--max-concurrent N]\n"
             "       [--drop-every N] [--drop-after-every N] [--stall-every N] [--stall-ms N]\n"
             "       [--token-lifetime SECONDS] [--log FILE] [--token-log FILE] [--max-body BYTES]\n"
             "       [--hostile] [--put-replaces]\n");
@@ -57,6 +57,7 @@ int main(int argc, char **argv)
         else if (OPT("--fail-503-every")) g_opts.fail_503_every = num(o, v, 0);
         else if (OPT("--fail-429-every")) g_opts.fail_429_every = num(o, v, 0);
         else if (OPT("--retry-after")) g_opts.retry_after = (int)num(o, v, 0);
+        else if (OPT("--max-concurrent")) g_opts.max_concurrent = (int)num(o, v, 1);
         else if (OPT("--drop-every")) g_opts.drop_every = num(o, v, 0);
         else if (OPT("--drop-after-every")) g_opts.drop_after_every = num(o, v, 0);
         else if (OPT("--stall-every")) g_opts.stall_every = num(o, v, 0);

@@ -21,6 +21,7 @@ struct sim_opts {
     int latency_ms;
     long fail_503_every, fail_429_every, drop_every, drop_after_every, stall_every;
     int retry_after;
+    int max_concurrent; /* --max-concurrent: 429 above this many API requests in flight */
     int stall_ms;
     int token_lifetime;
     const char *log_path;
@@ -93,6 +94,7 @@ struct req {
     /* fault decided before the handler */
     const char *fault;
     long api_seq;
+    atomic_int in_flight; /* counted in the --max-concurrent gauge */
     int started;
     double t0;
     long log_block, log_records; /* LONG_MIN = absent */

@@ -976,6 +976,32 @@ def test_fault_429():
         eq(s.stop(), 0)
 
 
+def test_max_concurrent():
+    # two requests held by latency fill the limit: a third one in flight gets a
+    # 429 with Retry-After and no effect; once they are answered, requests pass
+    s = Sim("--max-concurrent", "2", "--latency-ms", "400", "--retry-after", "2")
+    try:
+        s.token()
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(s.call("GET", "/Dataset")[0]))
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(0.15)
+        st, hd, j = s.call("POST", "/Dataset", {"name": "mc_x", "columns": {"a": 0}})
+        problem(st, hd, j, 429)
+        eq(hd.get("retry-after"), "2")
+        for t in threads:
+            t.join()
+        eq(sorted(results), [200, 200])
+        eq(s.call("GET", "/Dataset/mc_x")[0], 404, "the refused request had no effect")
+        eq(s.call("GET", "/Dataset")[0], 200, "below the limit again")
+        log = [l for l in s.log_lines() if l["fault"] == "limit"]
+        eq(len(log), 1); eq(log[0]["status"], 429)
+    finally:
+        eq(s.stop(), 0)
+
+
 def test_fault_drop():
     s = Sim("--drop-every", "2")
     try:
@@ -1397,7 +1423,8 @@ def main():
     finally:
         rc = s.stop()
     run("sigterm_exit_0", lambda: eq(rc, 0))
-    for fn in (test_token_lifetime_and_max_body, test_fault_503, test_fault_429, test_fault_drop,
+    for fn in (test_token_lifetime_and_max_body, test_fault_503, test_fault_429, test_max_concurrent,
+               test_fault_drop,
                test_fault_drop_after, test_fault_stall, test_default_threads_and_stalls, test_token_log,
                test_latency, test_seed_repeatable, test_put_replaces, test_hostile, load_check):
         run(fn.__name__, fn)
