@@ -9,8 +9,14 @@ Run by run.sh inside a throwaway cluster, with /usr/bin/python3:
                          extension, the serial client and the wire limit
                          (and at 0 ms the 100,000-row memory run and
                          cleanse_table on both sizes)
+  bench.py window LATENCY LIMIT
+                         the request window: upload + Echo job + fetch by
+                         the extension with data8.parallel_requests = auto
+                         and fixed 4, 8, 16, 32 (under a --max-concurrent
+                         LIMIT: auto, 4 and LIMIT, on a table repeated to
+                         last some seconds); LIMIT 0 is none
   bench.py report        the tables, ratios and PASS/MISS lines
-Results go to $BENCH_WORK/results-<latency>.json.
+Results go to $BENCH_WORK/results-<latency>.json and window-<latency>-<limit>.json.
 """
 import json
 import os
@@ -38,6 +44,16 @@ SERIAL_X = {0: 3.0, 20: 8.0}    # extension rows/s >= this x serial rows/s
 WIRE_X = 1.5                    # wire-limit rows/s <= this x extension rows/s
 RSS_GROWTH_MB = 32.0            # VmHWM(1,000,000) - VmHWM(100,000)
 CLEANSE_POLL = "100ms"          # data8.poll_interval of the cleanse_table runs
+AUTO_BEST_X = 1.2               # auto's time <= this x the best fixed setting's
+AUTO_SERIAL_X = 15.0            # auto rows/s at 20 ms >= this x the serial client's
+LIMIT_429_SHARE = 0.05          # under the rate limit, after the first second
+LIMIT_X = 1.25                  # auto's rows/s >= 1/this x the fixed window at the limit
+FETCH_WIRE_X = 1.5              # curl --parallel fetch rows/s <= this x auto's, at 0 ms
+WINDOW_FIXED = (4, 8, 16, 32)
+WINDOW_LATENCIES = (0, 20, 50, 100)
+# under the rate limit the table is repeated to hold at least this many rows,
+# so that the run lasts well past its first second
+LIMIT_MIN_ROWS = int(os.environ.get("BENCH_LIMIT_ROWS", "1000000"))
 
 
 def log(msg):
@@ -456,6 +472,201 @@ def run(latency):
         json.dump(res, f, indent=1)
 
 
+# ---------------------------------------------------------------- the request window
+
+class LogWatcher(threading.Thread):
+    """Follows the simulator's request log from its current end and stamps
+    each new line with the time it was seen (every 10 ms), so that a phase's
+    requests can be split into its first second and the rest."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.f = open(path)
+        self.f.seek(0, os.SEEK_END)
+        self.t0 = time.monotonic()
+        self.lines, self.stopped = [], threading.Event()
+
+    def run(self):
+        buf = ""
+        while True:
+            stop = self.stopped.is_set()
+            chunk = self.f.read()
+            if chunk:
+                buf += chunk
+                *done, buf = buf.split("\n")
+                t = time.monotonic() - self.t0
+                for line in done:
+                    try:
+                        self.lines.append((t, json.loads(line)))
+                    except ValueError:
+                        pass
+            if stop:
+                return
+            time.sleep(0.01)
+
+    def stop(self):
+        time.sleep(0.05)    # the last answers' log lines
+        self.stopped.set()
+        self.join()
+        self.f.close()
+        return self.lines
+
+
+def data_requests(lines, phase):
+    """The block PATCHes (upload) or page GETs (fetch) among the log lines."""
+    want = "PATCH" if phase == "upload" else "GET"
+    return [(t, l) for t, l in lines
+            if l["method"] == want and l["path"].endswith("/data")]
+
+
+def window_phase(cur, sim_pid, backend_pid, phase, sql, args):
+    watcher = LogWatcher(os.environ["SIM_LOG"])
+    watcher.start()
+    with Phase(sim_pid, backend_pid) as ph:
+        cur.execute(sql, args)
+        row = cur.fetchone() if phase == "upload" else None
+        records = row[0] if row else cur.rowcount
+    reqs = data_requests(watcher.stop(), phase)
+    later = [l for t, l in reqs if t >= 1.0]
+    return ph.result(records, sum(1 for _, l in reqs if l["status"] < 300),
+                     window=row[2] if row else None,
+                     rejected=sum(1 for _, l in reqs if l["status"] == 429),
+                     later_requests=len(later),
+                     later_rejected=sum(1 for l in later if l["status"] == 429),
+                     later_ok_records=PAGE * sum(1 for l in later if l["status"] < 300))
+
+
+def run_window_one(setting, source, tag, rows):
+    """upload_dataset + Echo job + fetch_output with one parallel_requests setting."""
+    _, sim_pid, _, _ = sim_env()
+    conn = connect(True)
+    cur = conn.cursor()
+    cur.execute("SET data8.parallel_requests = %s", (str(setting),))
+    cur.execute("SET data8.poll_interval = '50ms'")
+    cur.execute("SET data8.progress = on")
+    cur.execute("SELECT pg_backend_pid()")
+    pid = cur.fetchone()[0]
+    res = {"setting": str(setting)}
+    res["upload"] = window_phase(
+        cur, sim_pid, pid, "upload",
+        "SELECT records, blocks, window_size FROM data8.upload_dataset(%s, %s)",
+        (tag + "_up", source))
+    assert res["upload"]["records"] == rows, (res["upload"]["records"], rows)
+    cur.execute("SELECT (data8.start_job(%s, 'Echo', jsonb_build_object('Input', %s::text))).name",
+                (tag + "_job", tag + "_up"))
+    cur.execute("SELECT output_datasets->>'Output' FROM data8.wait_for_job(%s)", (tag + "_job",))
+    out = cur.fetchone()[0]
+    res["fetch"] = window_phase(
+        cur, sim_pid, pid, "fetch",
+        "CREATE TABLE %s_back AS SELECT * FROM data8.fetch_output(%%s, NULL::bench)" % tag,
+        (out,))
+    notices = [n.strip() for n in conn.notices if "done" in n and "window" in n]
+    cur.execute("DROP TABLE %s_back" % tag)
+    conn.close()
+    res["notices"] = notices
+    return res
+
+
+def run_window(latency, limit):
+    if limit:
+        repeat = max(1, -(-LIMIT_MIN_ROWS // ROWS))
+        settings = ["auto"] + sorted({4, limit})
+    else:
+        repeat = 1
+        settings = ["auto"] + list(WINDOW_FIXED)
+    rows = ROWS * repeat
+    source = ("SELECT b.* FROM bench b, generate_series(1, %d)" % repeat
+              if repeat > 1 else "SELECT * FROM bench")
+    res = {"latency": latency, "limit": limit, "rows": rows, "runs": []}
+    for i, setting in enumerate(settings):
+        log("window: %d ms%s, parallel_requests = %s, %d rows"
+            % (latency, ", --max-concurrent %d" % limit if limit else "", setting, rows))
+        res["runs"].append(run_window_one(setting, source, "w%d_%d_%d" % (latency, limit, i), rows))
+    with open(os.path.join(WORK, "window-%d-%d.json" % (latency, limit)), "w") as f:
+        json.dump(res, f, indent=1)
+
+
+def window_report(results):
+    """The request-window table and its targets; returns the targets missed."""
+    W = 100
+    wins = []
+    for lat in WINDOW_LATENCIES:
+        for path in sorted(os.listdir(WORK)):
+            if path.startswith("window-%d-" % lat):
+                with open(os.path.join(WORK, path)) as f:
+                    wins.append(json.load(f))
+    if not wins:
+        return 0
+    print()
+    print("The request window: data8.parallel_requests = auto beside fixed windows"
+          " (upload + Echo job + fetch, fresh session each)")
+    print("-" * W)
+    print("%-16s %-8s %9s %11s %7s %6s %9s %11s %6s" % (
+        "simulator", "setting", "upload s", "rows/s", "window", "429s", "fetch s", "rows/s", "429s"))
+    for w in wins:
+        label = "%d ms%s" % (w["latency"], ", limit %d" % w["limit"] if w["limit"] else "")
+        for r in w["runs"]:
+            u, f = r["upload"], r["fetch"]
+            print("%-16s %-8s %9.2f %11s %7s %6d %9.2f %11s %6d" % (
+                label, r["setting"], u["seconds"], fmt_int(rate(u)), u["window"], u["rejected"],
+                f["seconds"], fmt_int(rate(f)), f["rejected"]))
+        print("-" * W)
+    print("window: the largest number of blocks the upload's window kept in flight"
+          " (upload_summary.window_size).")
+    print("auto's last progress NOTICEs (data8.progress = on):")
+    for w in wins:
+        for n in w["runs"][0]["notices"]:
+            print("  %d ms%s: %s" % (w["latency"], ", limit %d" % w["limit"] if w["limit"] else "", n))
+    rate_limited = [w for w in wins if w["limit"]]
+    if rate_limited:
+        print("Under the rate limit the table is repeated to %s rows so the run outlasts its"
+              " first second; fixed windows" % fmt_int(rate_limited[0]["rows"]))
+        print("above the limit are not run (each round of theirs gets 429s).")
+    print()
+    print("Request-window targets")
+    print("-" * W)
+    misses = 0
+
+    def line(label, value, target, ok):
+        nonlocal misses
+        misses += 0 if ok else 1
+        print("%-60s %9s   target %-9s %s" % (label, value, target, "PASS" if ok else "MISS"))
+
+    by_lat = {r["latency"]: r for r in results}
+    for w in wins:
+        runs = {r["setting"]: r for r in w["runs"]}
+        auto = runs["auto"]
+        for phase in ("upload", "fetch"):
+            if not w["limit"]:
+                best = min(runs[str(n)][phase]["seconds"] for n in WINDOW_FIXED)
+                x = auto[phase]["seconds"] / best
+                line("%d ms %-6s auto time / best fixed window's" % (w["latency"], phase),
+                     "%.2fx" % x, "<= %.1fx" % AUTO_BEST_X, x <= AUTO_BEST_X)
+                if w["latency"] == 20 and 20 in by_lat:
+                    ser = rate(by_lat[20]["serial"][phase])
+                    x = rate(auto[phase]) / ser if ser else 0
+                    line("20 ms %-6s auto / serial client (rows/s)" % phase, "%.1fx" % x,
+                         ">= %gx" % AUTO_SERIAL_X, x >= AUTO_SERIAL_X)
+                if w["latency"] == 0 and phase == "fetch" and 0 in by_lat:
+                    wire = rate(by_lat[0]["wire"]["fetch"])
+                    x = wire / rate(auto["fetch"]) if rate(auto["fetch"]) else 0
+                    line("0 ms fetch  curl --parallel / auto (rows/s)", "%.2fx" % x,
+                         "<= %.1fx" % FETCH_WIRE_X, x <= FETCH_WIRE_X)
+            else:
+                p = auto[phase]
+                share = p["later_rejected"] / p["later_requests"] if p["later_requests"] else 0
+                line("%d ms limit %d %-6s auto: 429s after the first second"
+                     % (w["latency"], w["limit"], phase),
+                     "%.1f%%" % (100 * share), "< %g%%" % (100 * LIMIT_429_SHARE),
+                     share < LIMIT_429_SHARE)
+                ref = runs[str(w["limit"])][phase]
+                x = rate(ref) / rate(p) if rate(p) else 0
+                line("%d ms limit %d %-6s fixed %d (the limit) / auto (rows/s)"
+                     % (w["latency"], w["limit"], phase, w["limit"]),
+                     "%.2fx" % x, "<= %.2fx" % LIMIT_X, x <= LIMIT_X)
+    return misses
+
+
 # ---------------------------------------------------------------- report
 
 def fmt_int(x):
@@ -636,6 +847,7 @@ def report():
             for n in c.get("notices", []):
                 if not n.startswith("NOTICE:  data8: run"):
                     print("  %s rows: %s" % (fmt_int(c["records"]), n))
+    misses += window_report(results)
     print("-" * W)
     bad_rows = [k for r in results for k in ("extension", "serial")
                 if r[k].get("rows_match") is False]
@@ -648,7 +860,9 @@ if __name__ == "__main__":
         setup()
     elif cmd == "run":
         run(int(sys.argv[2]))
+    elif cmd == "window":
+        run_window(int(sys.argv[2]), int(sys.argv[3]))
     elif cmd == "report":
         report()
     else:
-        sys.exit("usage: bench.py setup | run LATENCY | report")
+        sys.exit("usage: bench.py setup | run LATENCY | window LATENCY LIMIT | report")

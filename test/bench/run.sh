@@ -4,7 +4,9 @@
 # PostgreSQL 15 cluster uploads and fetches back BENCH_ROWS rows (default
 # 1,000,000) x 6 columns three ways -- the extension, a plain serial Python
 # client, and curl --parallel with pre-built bodies (the wire limit) -- at
-# 0 ms and at 20 ms of added latency; at 0 ms also measures backend memory
+# 0 ms and at 20 ms of added latency, then the request window (auto beside
+# fixed 4, 8, 16, 32) at 0, 20, 50 and 100 ms and at 20 ms under a rate
+# limit (--max-concurrent BENCH_LIMIT, default 6); at 0 ms also measures backend memory
 # (fresh sessions after a cluster restart) and CALL data8.cleanse_table() on
 # a copy of the table; prints a side-by-side table with PASS/MISS against
 # the targets.  Exits 0 whatever the figures (non-zero
@@ -65,6 +67,27 @@ for latency in 0 20; do
 		DROP TABLE IF EXISTS b_back, m_back, s_back;
 	SQL
 	$PY test/bench/bench.py run "$latency"
+	sim_stop
+done
+
+# The request window: auto beside fixed windows at each latency, and under
+# a rate limit of BENCH_LIMIT requests in flight at 20 ms.
+BENCH_LIMIT="${BENCH_LIMIT:-6}"
+for cfg in 0:0 20:0 50:0 100:0 "20:$BENCH_LIMIT"; do
+	latency=${cfg%%:*} limit=${cfg#*:}
+	echo "-- request window: ${latency} ms of added latency$([ "$limit" -gt 0 ] && echo ", --max-concurrent $limit")" >&2
+	opts=(--rate 5000000)
+	if [ "$latency" -eq 0 ]; then opts+=(--threads "$SIM_THREADS"); else opts+=(--latency-ms "$latency"); fi
+	[ "$limit" -gt 0 ] && opts+=(--max-concurrent "$limit")
+	sim_start "window$latency-$limit" "${opts[@]}"
+	export SIM_URL SIM_PID SIM_LOG SIM_CLIENT_ID SIM_SECRET
+	psql -X -q -v ON_ERROR_STOP=1 -o /dev/null \
+		-v url="$SIM_URL" -v id="$SIM_CLIENT_ID" -v secret="$SIM_SECRET" <<-'SQL'
+		SET client_min_messages = warning;
+		SELECT data8.set_profile('default', :'id', :'secret', api_url => :'url',
+		                         token_url => :'url' || '/connect/token');
+	SQL
+	$PY test/bench/bench.py window "$latency" "$limit"
 	sim_stop
 done
 
