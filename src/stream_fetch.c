@@ -32,12 +32,19 @@ PG_FUNCTION_INFO_V1(data8_fetch_output_json);
 
 #define D8_PROGRESS_EVERY_MS 2000
 
-/* Values whose ISO 8601 text is parsed here, skipping the input function. */
+/*
+ * Values converted here in the form Data8 sends them, skipping the input
+ * function (which still takes every other form, and gives the errors).
+ */
 typedef enum FastInput
 {
 	FAST_NONE,
-	FAST_DATE,					/* date: YYYY-MM-DD */
-	FAST_TIMESTAMP				/* timestamp(tz) without typmod: ...THH:MM:SS[.ffffff]Z */
+	FAST_DATE,					/* date: a string YYYY-MM-DD */
+	FAST_TIMESTAMP,				/* timestamp(tz) without typmod: a string ...THH:MM:SS[.ffffff]Z */
+	FAST_TEXT,					/* text: a string */
+	FAST_INT4,					/* integer: a number [-]digits */
+	FAST_INT8,					/* bigint: a number [-]digits */
+	FAST_BOOL					/* boolean: true or false */
 } FastInput;
 
 typedef struct Fetch Fetch;
@@ -148,15 +155,68 @@ parse_iso_date(const char *s, int *days)
 	return true;
 }
 
+/* The integer "[-]digits" (at most 18) at s within [min, max]; false if not that form. */
+static bool
+parse_integer(const char *s, int len, int64 min, int64 max, int64 *out)
+{
+	bool		neg = (len > 0 && s[0] == '-');
+	int			i = neg ? 1 : 0;
+	int64		v = 0;
+
+	if (i == len || len - i > 18)
+		return false;
+	for (; i < len; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = neg ? -v : v;
+	return *out >= min && *out <= max;
+}
+
 /*
- * The value of v's text when it is the form Data8 sends (and the extension
+ * The value of v when it is in the form Data8 sends (and the extension
  * uploads); false to leave it to the type's input function.  Equal to what
- * date_in and timestamp(tz)_in would give for these forms.
+ * date_in, timestamp(tz)_in, textin, int4in, int8in and boolin would give
+ * for these forms.
  */
 static bool
-fast_value(FastInput kind, const char *s, int len, Datum *out)
+fast_value(FastInput kind, const D8RecordValue *v, Datum *out)
 {
+	const char *s = v->text;
+	int			len = v->len;
 	int			days;
+	int64		n;
+
+	switch (kind)
+	{
+		case FAST_NONE:
+			return false;
+		case FAST_TEXT:
+			if (v->type != D8V_STRING)
+				return false;
+			*out = PointerGetDatum(cstring_to_text_with_len(s, len));
+			return true;
+		case FAST_INT4:
+		case FAST_INT8:
+			if (v->type != D8V_NUMBER ||
+				!parse_integer(s, len, kind == FAST_INT4 ? PG_INT32_MIN : -PG_INT64_MAX,
+							   kind == FAST_INT4 ? PG_INT32_MAX : PG_INT64_MAX, &n))
+				return false;
+			*out = kind == FAST_INT4 ? Int32GetDatum((int32) n) : Int64GetDatum(n);
+			return true;
+		case FAST_BOOL:
+			if (v->type != D8V_TRUE && v->type != D8V_FALSE)
+				return false;
+			*out = BoolGetDatum(v->type == D8V_TRUE);
+			return true;
+		case FAST_DATE:
+		case FAST_TIMESTAMP:
+			if (v->type != D8V_STRING)
+				return false;
+			break;
+	}
 
 	if (kind == FAST_DATE)
 	{
@@ -224,8 +284,7 @@ sink_row(Fetch *f, D8RecordReader *record)
 		hint = a + 1;
 		f->column = f->attnames[a];
 		f->nulls[a] = (v->text == NULL);
-		if (f->fast[a] != FAST_NONE && v->type == D8V_STRING &&
-			fast_value(f->fast[a], v->text, v->len, &f->values[a]))
+		if (v->text != NULL && fast_value(f->fast[a], v, &f->values[a]))
 			continue;
 		if (f->json[a] && v->type == D8V_STRING)
 		{
@@ -538,6 +597,14 @@ data8_fetch_output(PG_FUNCTION_ARGS)
 					  getBaseType(att->atttypid) == JSONBOID);
 		if (att->atttypid == DATEOID)
 			f->fast[i] = FAST_DATE;
+		else if (att->atttypid == TEXTOID)
+			f->fast[i] = FAST_TEXT;
+		else if (att->atttypid == INT4OID)
+			f->fast[i] = FAST_INT4;
+		else if (att->atttypid == INT8OID)
+			f->fast[i] = FAST_INT8;
+		else if (att->atttypid == BOOLOID)
+			f->fast[i] = FAST_BOOL;
 		else if ((att->atttypid == TIMESTAMPTZOID || att->atttypid == TIMESTAMPOID) &&
 				 att->atttypmod < 0)
 			f->fast[i] = FAST_TIMESTAMP;
