@@ -35,11 +35,6 @@ extern void d8_upload(const char *name, const char *query, int32 first_block,
 					  bool complete, const D8UploadHooks *hooks,
 					  D8UploadResult *result);
 
-/* Progress lines for data8.progress (stream_upload.c) */
-extern void d8_progress_notice(const char *what, const char *dataset,
-							   int64 records, int64 requests, int window,
-							   TimestampTz start, bool last);
-
 /* A dataset's records streamed to callbacks, in order (stream_fetch.c) */
 typedef void (*D8RecordFn) (void *arg, D8RecordReader *record, int64 recno);
 typedef void (*D8PageFn) (void *arg);

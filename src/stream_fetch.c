@@ -21,6 +21,7 @@
 #include "http.h"
 #include "json.h"
 #include "profile.h"
+#include "progress.h"
 #include "record.h"
 #include "result.h"
 #include "stream.h"
@@ -29,8 +30,6 @@
 
 PG_FUNCTION_INFO_V1(data8_fetch_output);
 PG_FUNCTION_INFO_V1(data8_fetch_output_json);
-
-#define D8_PROGRESS_EVERY_MS 2000
 
 /*
  * Values converted here in the form Data8 sends them, skipping the input
@@ -88,8 +87,7 @@ struct Fetch
 	/* progress */
 	int64		records;
 	int64		pages;
-	TimestampTz start;
-	TimestampTz last_progress;
+	D8Progress	progress;
 	D8Pipeline *pipe;			/* while pages are fetched */
 };
 
@@ -370,14 +368,7 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
 	MemoryContextReset(p->cxt);
 	p->done = false;
 
-	if (d8_progress &&
-		TimestampDifferenceExceeds(f->last_progress, GetCurrentTimestamp(),
-								   D8_PROGRESS_EVERY_MS))
-	{
-		f->last_progress = GetCurrentTimestamp();
-		d8_progress_notice("fetched", f->name, f->records, f->pages,
-						   d8_pipeline_window(f->pipe), f->start, false);
-	}
+	d8_progress_tick(&f->progress, f->records, f->pages, d8_pipeline_window(f->pipe));
 }
 
 /* Requests all pages (a window of them in flight) and emits them in order. */
@@ -438,7 +429,7 @@ fetch_pages(Fetch *f, int64 total)
 	d8_pipeline_end(pipe);
 	f->pipe = NULL;
 	error_context_stack = errcb.previous;
-	d8_progress_notice("fetched", f->name, f->records, f->pages, peak, f->start, true);
+	d8_progress_done(&f->progress, f->records, f->pages, peak);
 }
 
 /*
@@ -527,8 +518,7 @@ d8_fetch_records(const char *name, int64 total, D8RecordFn record, D8PageFn page
 	f->cb_record = record;
 	f->cb_page = page;
 	f->cb_arg = arg;
-	f->start = GetCurrentTimestamp();
-	f->last_progress = f->start;
+	d8_progress_begin(&f->progress, "fetched", f->name);
 	fetch_pages(f, total);
 }
 
@@ -546,8 +536,7 @@ fetch_begin(FunctionCallInfo fcinfo, RecordSink sink)
 	f->object = psprintf("dataset \"%s\"", f->name);
 	f->sink = sink;
 	f->rs = d8_result_set_begin(fcinfo);
-	f->start = GetCurrentTimestamp();
-	f->last_progress = f->start;
+	d8_progress_begin(&f->progress, "fetched", f->name);
 	return f;
 }
 

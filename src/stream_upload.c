@@ -24,13 +24,12 @@
 #include "http.h"
 #include "json.h"
 #include "profile.h"
+#include "progress.h"
 #include "stream.h"
 #include "validate.h"
 #include "window.h"
 
 PG_FUNCTION_INFO_V1(data8_upload_dataset);
-
-#define D8_PROGRESS_EVERY_MS 2000
 
 typedef struct Upload Upload;
 
@@ -60,26 +59,8 @@ struct Upload
 	int64		bytes;
 	int64		retries;
 	int			window;			/* largest window reached */
-	TimestampTz start;
-	TimestampTz last_progress;
+	D8Progress	progress;
 };
-
-/* Reports progress as a NOTICE (with data8.progress) at most every 2 s. */
-void
-d8_progress_notice(const char *what, const char *dataset, int64 records,
-				   int64 requests, int window, TimestampTz start, bool last)
-{
-	double		secs = (double) (GetCurrentTimestamp() - start) / 1000000.0;
-
-	if (!d8_progress)
-		return;
-	ereport(NOTICE,
-			(errmsg("data8: %s " INT64_FORMAT " records %s dataset \"%s\" in " INT64_FORMAT
-					" requests, window %d, %.1f s, %.0f records/s%s",
-					what, records, strcmp(what, "uploaded") == 0 ? "to" : "from",
-					dataset, requests, window, secs, secs > 0 ? records / secs : 0.0,
-					last ? ", done" : "")));
-}
 
 /*
  * Creates the dataset, or (when it exists: a retry, or another session of
@@ -254,14 +235,7 @@ send_block(Upload *up, D8Pipeline *pipe, UploadBlock *b)
 	b->busy = true;
 	d8_pipeline_submit(pipe, &b->req, &b->resp, block_done, b);
 
-	if (d8_progress &&
-		TimestampDifferenceExceeds(up->last_progress, GetCurrentTimestamp(),
-								   D8_PROGRESS_EVERY_MS))
-	{
-		up->last_progress = GetCurrentTimestamp();
-		d8_progress_notice("uploaded", up->name, up->records, up->blocks,
-						   d8_pipeline_window(pipe), up->start, false);
-	}
+	d8_progress_tick(&up->progress, up->records, up->blocks, d8_pipeline_window(pipe));
 }
 
 /*
@@ -291,8 +265,7 @@ d8_upload(const char *name, const char *query, int32 first_block, bool complete,
 	up->hooks = hooks;
 	up->object = psprintf("dataset \"%s\"", up->name);
 	up->data_path = psprintf("%s/data", d8_url_path(2, "Dataset", up->name));
-	up->start = GetCurrentTimestamp();
-	up->last_progress = up->start;
+	d8_progress_begin(&up->progress, "uploaded", up->name);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -365,13 +338,12 @@ d8_upload(const char *name, const char *query, int32 first_block, bool complete,
 
 	if (complete)
 		d8_dataset_complete(up->name, up->object, up->records);
-	d8_progress_notice("uploaded", up->name, up->records, up->blocks, up->window,
-					   up->start, true);
+	d8_progress_done(&up->progress, up->records, up->blocks, up->window);
 
 	result->records = up->records;
 	result->blocks = up->blocks;
 	result->bytes = up->bytes;
-	result->seconds = (double) (GetCurrentTimestamp() - up->start) / 1000000.0;
+	result->seconds = d8_progress_seconds(&up->progress);
 	result->window = up->window;
 }
 
