@@ -12,6 +12,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "body.h"
 #include "http.h"
 #include "json.h"
 #include "result.h"
@@ -186,7 +187,9 @@ key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key, D8Json *curr
 		d8_json_append_member(body, "key");
 		d8_json_append_cstring(body, key);
 	}
-	for (argno = 1; argno < lengthof(members); argno++)
+	n += d8_body_text_arg(fcinfo, body, 1, "description", current);
+	n += d8_body_text_arg(fcinfo, body, 2, "username", current);
+	for (argno = 3; argno < lengthof(members); argno++)
 	{
 		if (PG_ARGISNULL(argno))
 		{
@@ -198,10 +201,6 @@ key_body(FunctionCallInfo fcinfo, StringInfo body, const char *key, D8Json *curr
 		d8_json_append_member(body, members[argno]);
 		switch (argno)
 		{
-			case 1:
-			case 2:
-				d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(argno)));
-				break;
 			case 3:
 				d8_json_append_timestamp(body, PG_GETARG_TIMESTAMPTZ(argno));
 				break;
@@ -441,14 +440,32 @@ change_object(const char *method, const char *key, const char *what)
 	return psprintf("%s of API key \"%s\"", what, key);
 }
 
-/* PUT (add) or DELETE (remove) /ApiKey/{key}/<list>/{item}. */
+/*
+ * PUT (add) or DELETE (remove) /ApiKey/{key}/<list>/{item} for a domain or
+ * a service list, the item from argument 1, checked (a domain also
+ * lower-cased) first.
+ */
 static void
-list_change(const char *method, const char *key, KeyList list,
-			const char *item, const char *what)
+item_change(FunctionCallInfo fcinfo, const char *method, KeyList list)
 {
-	char	   *path = psprintf("%s/%s%s", d8_url_path(2, "ApiKey", key),
-								list_route[list], d8_url_path(1, item));
+	char	   *key = key_arg(fcinfo, 0);
+	char	   *item = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *what;
+	char	   *path;
 
+	Assert(list == LIST_DOMAINS || list == LIST_SERVICES);
+	if (list == LIST_DOMAINS)
+	{
+		item = check_domain(item);
+		what = psprintf("allowed domain \"%s\"", item);
+	}
+	else
+	{
+		check_service(item);
+		what = psprintf("allowed service \"%s\"", item);
+	}
+	path = psprintf("%s/%s%s", d8_url_path(2, "ApiKey", key),
+					list_route[list], d8_url_path(1, item));
 	d8_api(method, path, change_object(method, key, what), NULL, 0);
 }
 
@@ -463,12 +480,7 @@ data8_api_key_allowed_domains(PG_FUNCTION_ARGS)
 Datum
 data8_add_api_key_allowed_domain(PG_FUNCTION_ARGS)
 {
-	char	   *key = key_arg(fcinfo, 0);
-	char	   *orig = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *domain = check_domain(orig);
-
-	list_change("PUT", key, LIST_DOMAINS, domain,
-				psprintf("allowed domain \"%s\"", domain));
+	item_change(fcinfo, "PUT", LIST_DOMAINS);
 	PG_RETURN_VOID();
 }
 
@@ -476,12 +488,7 @@ data8_add_api_key_allowed_domain(PG_FUNCTION_ARGS)
 Datum
 data8_remove_api_key_allowed_domain(PG_FUNCTION_ARGS)
 {
-	char	   *key = key_arg(fcinfo, 0);
-	char	   *orig = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *domain = check_domain(orig);
-
-	list_change("DELETE", key, LIST_DOMAINS, domain,
-				psprintf("allowed domain \"%s\"", domain));
+	item_change(fcinfo, "DELETE", LIST_DOMAINS);
 	PG_RETURN_VOID();
 }
 
@@ -553,12 +560,7 @@ data8_api_key_allowed_services(PG_FUNCTION_ARGS)
 Datum
 data8_add_api_key_allowed_service(PG_FUNCTION_ARGS)
 {
-	char	   *key = key_arg(fcinfo, 0);
-	char	   *service = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
-	check_service(service);
-	list_change("PUT", key, LIST_SERVICES, service,
-				psprintf("allowed service \"%s\"", service));
+	item_change(fcinfo, "PUT", LIST_SERVICES);
 	PG_RETURN_VOID();
 }
 
@@ -566,11 +568,6 @@ data8_add_api_key_allowed_service(PG_FUNCTION_ARGS)
 Datum
 data8_remove_api_key_allowed_service(PG_FUNCTION_ARGS)
 {
-	char	   *key = key_arg(fcinfo, 0);
-	char	   *service = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
-	check_service(service);
-	list_change("DELETE", key, LIST_SERVICES, service,
-				psprintf("allowed service \"%s\"", service));
+	item_change(fcinfo, "DELETE", LIST_SERVICES);
 	PG_RETURN_VOID();
 }

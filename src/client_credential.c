@@ -14,6 +14,7 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "body.h"
 #include "http.h"
 #include "json.h"
 #include "result.h"
@@ -204,27 +205,6 @@ credential_row(FunctionCallInfo fcinfo, D8Json *obj)
 }
 
 /*
- * Ensures body has member "member" from text argument argno when it is not
- * NULL; a NULL argument is left out, or, given current (the object as
- * read, for a PUT), keeps its current value.  Returns 1 for a non-NULL
- * argument, else 0.
- */
-static int
-append_text_member(FunctionCallInfo fcinfo, StringInfo body, int argno,
-				   const char *member, D8Json *current)
-{
-	if (PG_ARGISNULL(argno))
-	{
-		if (current)
-			d8_json_append_kept(body, current, member);
-		return 0;
-	}
-	d8_json_append_member(body, member);
-	d8_json_append_cstring(body, text_to_cstring(PG_GETARG_TEXT_PP(argno)));
-	return 1;
-}
-
-/*
  * Ensures body is a secret's POST or PUT body {"clientSecretId",
  * "description", "expires"} from arguments descr_arg and expires_arg: a
  * NULL one left out, or with current (the secret as read, for a PUT) kept,
@@ -240,7 +220,7 @@ secret_body(FunctionCallInfo fcinfo, StringInfo body, int descr_arg, int expires
 	appendStringInfoChar(body, '{');
 	if (current)
 		d8_json_append_kept(body, current, "clientSecretId");
-	n = append_text_member(fcinfo, body, descr_arg, "description", current);
+	n = d8_body_text_arg(fcinfo, body, descr_arg, "description", current);
 	if (!PG_ARGISNULL(expires_arg))
 	{
 		d8_json_append_member(body, "expires");
@@ -272,7 +252,7 @@ credential_update_body(void *arg, StringInfo body, D8Json *current)
 
 	appendStringInfoChar(body, '{');
 	d8_json_append_kept(body, current, "clientId");
-	n = append_text_member((FunctionCallInfo) arg, body, 1, "description", current);
+	n = d8_body_text_arg((FunctionCallInfo) arg, body, 1, "description", current);
 	appendStringInfoChar(body, '}');
 	return n;
 }
@@ -321,7 +301,7 @@ data8_create_client_credential(PG_FUNCTION_ARGS)
 
 	initStringInfo(&body);
 	appendStringInfoChar(&body, '{');
-	append_text_member(fcinfo, &body, 0, "description", NULL);
+	d8_body_text_arg(fcinfo, &body, 0, "description", NULL);
 	appendStringInfoChar(&body, '}');
 	obj = d8_api("POST", "/ClientCredential", "a new client credential", &body, 0);
 	if (obj == NULL)
