@@ -13,8 +13,8 @@
 #include "utils/timestamp.h"
 
 #include "body.h"
-#include "http.h"
 #include "json.h"
+#include "request.h"
 #include "result.h"
 #include "validate.h"
 

@@ -15,8 +15,8 @@
 #include "utils/typcache.h"
 
 #include "body.h"
-#include "http.h"
 #include "json.h"
+#include "request.h"
 #include "result.h"
 #include "validate.h"
 

@@ -7,9 +7,9 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
-#include "http.h"
 #include "json.h"
 #include "profile.h"
+#include "transport.h"
 
 PG_MODULE_MAGIC;
 

@@ -11,10 +11,10 @@
 
 #include "contract.h"
 #include "dataset.h"
-#include "http.h"
 #include "json.h"
 #include "profile.h"
 #include "record.h"
+#include "request.h"
 #include "result.h"
 #include "validate.h"
 

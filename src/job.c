@@ -16,9 +16,9 @@
 #include "utils/timestamp.h"
 
 #include "contract.h"
-#include "http.h"
 #include "job.h"
 #include "json.h"
+#include "request.h"
 #include "result.h"
 #include "validate.h"
 

@@ -1,6 +1,6 @@
 /*
  * profile.h
- *	  Profiles (rows of data8.profile) and their OAuth tokens.
+ *	  Profiles (rows of data8.profile); their tokens are token.h's.
  */
 #ifndef DATA8_PROFILE_H
 #define DATA8_PROFILE_H
@@ -22,9 +22,5 @@ extern void d8_profile_init(void);
 extern Oid	d8_extension_owner(void);
 extern D8Profile *d8_profile_active(void);
 extern void d8_check_service_url(const char *url, const char *field);
-
-/* token.c */
-extern char *d8_token_header(D8Profile *profile, uint64 *generation);
-extern void d8_token_invalidate(D8Profile *profile, uint64 generation);
 
 #endif							/* DATA8_PROFILE_H */

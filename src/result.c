@@ -8,7 +8,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
 
-#include "http.h"
+#include "request.h"
 #include "result.h"
 
 /* The composite type the function returns, blessed for heap tuples. */

@@ -33,10 +33,10 @@
 
 #include "contract.h"
 #include "encode.h"
-#include "json.h"
-#include "http.h"
 #include "job.h"
+#include "json.h"
 #include "profile.h"
+#include "request.h"
 #include "run.h"
 #include "stream.h"
 #include "validate.h"

@@ -18,11 +18,11 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "http.h"
 #include "json.h"
 #include "profile.h"
 #include "progress.h"
 #include "record.h"
+#include "request.h"
 #include "result.h"
 #include "stream.h"
 #include "validate.h"

@@ -12,9 +12,9 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "http.h"
+#include "answer.h"
 #include "json.h"
-#include "profile.h"
+#include "token.h"
 #include "validate.h"
 
 #define D8_TOKEN_MARGIN_MS	30000	/* refresh this long before expiry */
@@ -138,11 +138,11 @@ token_fetch(D8Profile *profile, D8Token *t)
 	req.path = profile->token_url;
 	req.object = "the token";
 	req.body = &form;
-	req.flags = D8_NO_AUTH | D8_FORM | D8_ABSOLUTE_URL | D8_IDEMPOTENT;
+	req.flags = D8_FORM | D8_ABSOLUTE_URL | D8_IDEMPOTENT;
 
 	PG_TRY();
 	{
-		d8_http_perform(profile, &req, &resp);
+		d8_transport_perform(profile->api_url, NULL, &req, &resp);
 	}
 	PG_FINALLY();
 	{
@@ -204,4 +204,27 @@ d8_token_invalidate(D8Profile *profile, uint64 generation)
 
 	if (t->generation == generation)
 		token_forget(t);
+}
+
+/* The transport's credentials hook: the header line (D8Auth.header). */
+static char *
+auth_header(void *arg, uint64 *generation)
+{
+	return d8_token_header((D8Profile *) arg, generation);
+}
+
+/* The transport's credentials hook: a 401 came (D8Auth.refused). */
+static void
+auth_refused(void *arg, uint64 generation)
+{
+	d8_token_invalidate((D8Profile *) arg, generation);
+}
+
+/* Ensures auth gives the transport profile's bearer token. */
+void
+d8_token_auth(D8Profile *profile, D8Auth *auth)
+{
+	auth->header = auth_header;
+	auth->refused = auth_refused;
+	auth->arg = profile;
 }

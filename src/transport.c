@@ -1,7 +1,7 @@
 /*
- * http.c
- *	  The HTTP engine: libcurl multi transfers, retries, interrupts, and the
- *	  mapping of answers to SQLSTATEs.
+ * transport.c
+ *	  The transport (see transport.h): libcurl multi transfers in slots,
+ *	  timeouts, retries with backoff, the request window, interrupts.
  */
 #include "data8.h"
 
@@ -12,7 +12,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "http.h"
+#include "transport.h"
 #include "window.h"
 
 #define D8_POLL_SLICE_MS	50		/* longest wait between interrupt checks */
@@ -34,7 +34,7 @@ typedef struct D8Slot
 	bool		auth_retried;
 	TimestampTz deadline;		/* the attempt fails if not done by then */
 	TimestampTz sent;			/* when the attempt started */
-	uint64		token_generation;
+	uint64		auth_generation;	/* of the credentials it was sent with */
 	char		errbuf[CURL_ERROR_SIZE];
 } D8Slot;
 
@@ -42,7 +42,8 @@ struct D8Pipeline
 {
 	MemoryContext cxt;			/* owns this pipeline; its reset detaches */
 	MemoryContextCallback cleanup;
-	D8Profile  *profile;
+	char	   *base_url;		/* what a request's path is under */
+	D8Auth		auth;			/* auth.header NULL: no credentials */
 	CURLM	   *multi;
 	D8Window	window;			/* how many slots may be in use */
 	TimestampTz paused_until;	/* Retry-After: no attempt starts before */
@@ -151,11 +152,12 @@ pipeline_cleanup(void *arg)
 }
 
 /*
- * Starts a pipeline of transfers for profile: window of them in flight, or
- * with window 0 an adaptive window of at most capacity (window.h).
+ * Starts a pipeline of transfers to paths under base_url with credentials
+ * from auth (or none when NULL): window of them in flight, or with window 0
+ * an adaptive window of at most capacity (window.h).
  */
 D8Pipeline *
-d8_pipeline_begin(D8Profile *profile, int window, int capacity)
+d8_pipeline_begin(const char *base_url, const D8Auth *auth, int window, int capacity)
 {
 	MemoryContext cxt;
 	D8Pipeline *pipe;
@@ -164,7 +166,9 @@ d8_pipeline_begin(D8Profile *profile, int window, int capacity)
 								ALLOCSET_SMALL_SIZES);
 	pipe = MemoryContextAllocZero(cxt, sizeof(D8Pipeline));
 	pipe->cxt = cxt;
-	pipe->profile = profile;
+	pipe->base_url = MemoryContextStrdup(cxt, base_url);
+	if (auth)
+		pipe->auth = *auth;
 	d8_window_init(&pipe->window, window, window > 0 ? window : capacity);
 	pipe->multi = curl_multi_init();
 	if (pipe->multi == NULL)
@@ -184,13 +188,6 @@ d8_pipeline_begin(D8Profile *profile, int window, int capacity)
 	pipe->cleanup.arg = pipe;
 	MemoryContextRegisterResetCallback(cxt, &pipe->cleanup);
 	return pipe;
-}
-
-/* Starts the data path's pipeline: the active profile, data8.parallel_requests. */
-D8Pipeline *
-d8_data_pipeline_begin(void)
-{
-	return d8_pipeline_begin(d8_profile_active(), d8_window_fixed(), d8_window_capacity());
 }
 
 /* Ends a pipeline: its transfers (if any are left) are dropped. */
@@ -303,7 +300,7 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	if (req->flags & D8_ABSOLUTE_URL)
 		url = req->path;
 	else
-		url = psprintf("%s%s", pipe->profile->api_url, req->path);
+		url = psprintf("%s%s", pipe->base_url, req->path);
 
 	SETOPT(easy, CURLOPT_URL, url);
 	if (url != req->path)
@@ -353,9 +350,9 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 										  (req->flags & D8_FORM) ?
 										  "Content-Type: application/x-www-form-urlencoded" :
 										  "Content-Type: application/json; charset=utf-8");
-	if (!(req->flags & D8_NO_AUTH))
+	if (pipe->auth.header)
 	{
-		char	   *auth = d8_token_header(pipe->profile, &slot->token_generation);
+		char	   *auth = pipe->auth.header(pipe->auth.arg, &slot->auth_generation);
 
 		slot->headers = curl_slist_append(slot->headers, auth);
 		explicit_bzero(auth, strlen(auth));
@@ -408,7 +405,7 @@ transport_error_is_connect(CURLcode rc)
  * hand it to its owner (false).
  */
 static bool
-slot_should_retry(D8Slot *slot, CURLcode rc)
+slot_should_retry(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 {
 	D8Request  *req = slot->req;
 	D8Response *resp = slot->resp;
@@ -416,10 +413,10 @@ slot_should_retry(D8Slot *slot, CURLcode rc)
 	bool		create = (req->flags & D8_RETRY_CREATE) != 0;
 	bool		retryable;
 
-	if (rc == CURLE_OK && resp->status == 401 && !(req->flags & D8_NO_AUTH) &&
+	if (rc == CURLE_OK && resp->status == 401 && pipe->auth.header &&
 		!slot->auth_retried)
 	{
-		/* the token may have expired early: get a new one, once */
+		/* the credentials may have expired early: new ones, once */
 		slot->auth_retried = true;
 		return true;
 	}
@@ -482,14 +479,15 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 	else if (d8_http_ok(resp))
 		d8_window_success(&pipe->window, GetCurrentTimestamp());
 
-	if (slot_should_retry(slot, rc))
+	if (slot_should_retry(pipe, slot, rc))
 	{
 		long		delay = 0;
 
 		if (rc == CURLE_OK && resp->status == 401)
 		{
-			d8_token_invalidate(pipe->profile, slot->token_generation);
-			resp->attempts--;	/* a token refresh is not a retry */
+			if (pipe->auth.refused)
+				pipe->auth.refused(pipe->auth.arg, slot->auth_generation);
+			resp->attempts--;	/* new credentials are not a retry */
 		}
 		else
 		{
@@ -663,9 +661,10 @@ d8_pipeline_drain(D8Pipeline *pipe)
 
 /* Performs one request with retries; the answer may be any status. */
 void
-d8_http_perform(D8Profile *profile, D8Request *req, D8Response *resp)
+d8_transport_perform(const char *base_url, const D8Auth *auth, D8Request *req,
+					 D8Response *resp)
 {
-	D8Pipeline *pipe = d8_pipeline_begin(profile, 1, 1);
+	D8Pipeline *pipe = d8_pipeline_begin(base_url, auth, 1, 1);
 
 	d8_pipeline_submit(pipe, req, resp, NULL, NULL);
 	d8_pipeline_drain(pipe);
@@ -692,262 +691,9 @@ d8_sleep_ms(long ms)
 	}
 }
 
+/* A success (2xx) answer. */
 bool
 d8_http_ok(D8Response *resp)
 {
 	return resp->status >= 200 && resp->status < 300;
-}
-
-/* The problem+json answer's title and detail, if the answer is one. */
-static void
-problem_detail(D8Response *resp, StringInfo detail, char **title)
-{
-	*title = NULL;
-	if (resp->body.len == 0 || strstr(resp->content_type, "json") == NULL)
-		return;
-	d8_json_problem(d8_json_try_parse(resp->body.data, resp->body.len), detail, title);
-}
-
-/* Raises the ERROR that an unsuccessful answer means. */
-void
-d8_http_raise(D8Request *req, D8Response *resp)
-{
-	StringInfoData detail;
-	char	   *title = NULL;
-	const char *object = req->object ? req->object : "the requested object";
-	int			code;
-	char	   *msg;
-
-	initStringInfo(&detail);
-
-	if (resp->status == 0)
-	{
-		if (resp->too_large)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("Data8 answer is too large"),
-					 errdetail("Answers over %d bytes are refused.", D8_MAX_RESPONSE),
-					 errcontext("Data8 request %s %s", req->method, req->path)));
-		ereport(ERROR,
-				(errcode(resp->timed_out ? ERRCODE_QUERY_CANCELED : ERRCODE_CONNECTION_FAILURE),
-				 resp->timed_out ?
-				 errmsg_plural("Data8 request timed out after %d attempt",
-							   "Data8 request timed out after %d attempts",
-							   resp->attempts, resp->attempts) :
-				 errmsg_plural("could not reach the Data8 service after %d attempt",
-							   "could not reach the Data8 service after %d attempts",
-							   resp->attempts, resp->attempts),
-				 errdetail_internal("%s", resp->error),
-				 resp->timed_out ?
-				 errhint("Raise data8.timeout or data8.max_retries.") :
-				 errhint("Check the profile's api_url and token_url, and data8.max_retries."),
-				 errcontext("Data8 request %s %s", req->method, req->path)));
-	}
-
-	problem_detail(resp, &detail, &title);
-
-	switch (resp->status)
-	{
-		case 400:
-		case 422:
-			code = ERRCODE_INVALID_PARAMETER_VALUE;
-			msg = psprintf("Data8 rejected the request for %s", object);
-			break;
-		case 401:
-		case 403:
-			code = ERRCODE_INSUFFICIENT_PRIVILEGE;
-			msg = psprintf("Data8 refused access to %s", object);
-			break;
-		case 404:
-			code = ERRCODE_UNDEFINED_OBJECT;
-			msg = psprintf("%s does not exist in Data8", object);
-			break;
-		case 409:
-			code = ERRCODE_DUPLICATE_OBJECT;
-			msg = psprintf("%s already exists in Data8 or its name was used before", object);
-			break;
-		case 413:
-			code = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
-			msg = psprintf("Data8 refused the request for %s as too large", object);
-			break;
-		case 429:
-		case 500:
-		case 502:
-		case 503:
-		case 504:
-			code = ERRCODE_CONNECTION_FAILURE;
-			msg = psprintf("Data8 service unavailable (HTTP %ld) after %d %s",
-						   resp->status, resp->attempts,
-						   resp->attempts == 1 ? "attempt" : "attempts");
-			break;
-		default:
-			if (resp->status >= 300 && resp->status < 400)
-			{
-				code = ERRCODE_CONNECTION_FAILURE;
-				msg = psprintf("Data8 answered with a redirect (HTTP %ld), which is not followed",
-							   resp->status);
-			}
-			else
-			{
-				code = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
-				msg = psprintf("unexpected Data8 answer HTTP %ld for %s",
-							   resp->status, object);
-			}
-			break;
-	}
-
-	ereport(ERROR,
-			(errcode(code),
-			 errmsg_internal("%s", msg),
-			 (title || detail.len) ?
-			 errdetail_internal("%s%s%s", title ? title : "",
-								(title && detail.len) ? "\n" : "", detail.data) : 0,
-			 resp->status == 401 || resp->status == 403 ?
-			 errhint("Check the client credentials and scope of profile \"%s\".",
-					 d8_profile_name) : 0,
-			 resp->status == 429 || resp->status >= 500 ?
-			 errhint("The service is overloaded or down; try again later or raise data8.max_retries.") : 0,
-			 errcontext("Data8 request %s %s", req->method, req->path)));
-	pg_unreachable();
-}
-
-/* Raises an ERROR unless the answer is a success. */
-void
-d8_http_check(D8Request *req, D8Response *resp)
-{
-	if (!d8_http_ok(resp))
-		d8_http_raise(req, resp);
-}
-
-/* Parses a successful answer; NULL when it has no body. */
-D8Json *
-d8_api_response_json(D8Request *req, D8Response *resp)
-{
-	if (resp->body.len == 0)
-		return NULL;
-	d8_http_check_json(req, resp);
-	return d8_json_parse(resp->body.data, resp->body.len,
-						 psprintf("%s %s", req->method, req->path));
-}
-
-/*
- * Ensures an answer is JSON by its content type (when it has one): a
- * profile whose api_url points elsewhere gets a page of HTML, not a parse
- * error.
- */
-void
-d8_http_check_json(D8Request *req, D8Response *resp)
-{
-	if (resp->content_type[0] && strstr(resp->content_type, "json") == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("Data8 answered %s %s with %s, not JSON",
-						req->method, req->path, resp->content_type),
-				 errhint("Check the profile's api_url: it may not point at the Data8 API.")));
-}
-
-/*
- * Calls the API with the active profile: an ERROR for anything but a
- * success; the parsed answer (or NULL for an empty one) otherwise.
- * GET, PUT and DELETE are idempotent; flags may add D8_IDEMPOTENT.
- */
-D8Json *
-d8_api(const char *method, char *path, const char *object,
-	   StringInfo body, int flags)
-{
-	D8Request	req;
-	D8Response	resp;
-	D8Profile  *profile = d8_profile_active();
-
-	req.method = method;
-	req.path = path;
-	req.object = object;
-	req.body = body;
-	req.flags = flags;
-	if (strcmp(method, "GET") == 0 || strcmp(method, "PUT") == 0 ||
-		strcmp(method, "DELETE") == 0)
-		req.flags |= D8_IDEMPOTENT;
-
-	d8_http_perform(profile, &req, &resp);
-	/* a DELETE whose first answer was lost did its work */
-	if (resp.status == 404 && resp.ambiguous && strcmp(method, "DELETE") == 0)
-		return NULL;
-	d8_http_check(&req, &resp);
-	return d8_api_response_json(&req, &resp);
-}
-
-/*
- * POSTs an object whose name the client chose (a dataset, a job), so that
- * it can be retried even when an attempt's outcome is unknown.  A 409 is
- * taken as "it exists" when exists_ok, or when it follows such an attempt
- * (the first attempt took effect): the object is then read back from
- * recheck_path, and *existed (if given) says so.
- */
-static D8Json *
-api_create(char *path, const char *object, StringInfo body,
-		   char *recheck_path, bool exists_ok, bool *existed)
-{
-	D8Request	req;
-	D8Response	resp;
-	D8Profile  *profile = d8_profile_active();
-
-	req.method = "POST";
-	req.path = path;
-	req.object = object;
-	req.body = body;
-	req.flags = D8_RETRY_CREATE;
-
-	d8_http_perform(profile, &req, &resp);
-	if (existed)
-		*existed = false;
-	if (resp.status == 409 && (resp.ambiguous || exists_ok))
-	{
-		/* with exists_ok, the caller checks what is there either way */
-		if (existed)
-			*existed = true;
-		return d8_api("GET", recheck_path, object, NULL, 0);
-	}
-	d8_http_check(&req, &resp);
-	return d8_api_response_json(&req, &resp);
-}
-
-/* Creates a client-named object; 409 is an ERROR unless our own retry met it. */
-D8Json *
-d8_api_create(char *path, const char *object, StringInfo body,
-			  char *recheck_path)
-{
-	return api_create(path, object, body, recheck_path, false, NULL);
-}
-
-/* Creates a client-named object, or reads it back when it exists already. */
-D8Json *
-d8_api_create_or_get(char *path, const char *object, StringInfo body,
-					 char *recheck_path, bool *existed)
-{
-	return api_create(path, object, body, recheck_path, true, existed);
-}
-
-/*
- * Updates an object without clearing what the caller did not name: reads it
- * (GET path), lets build write the whole object into a body with the
- * caller's changes overlaid on what was read, PUTs it and reads it back.
- * When build reports no change, nothing is sent and the object is returned
- * as read.
- */
-D8Json *
-d8_api_update(char *path, const char *object, D8UpdateBody build, void *arg)
-{
-	D8Json	   *current = d8_api("GET", path, object, NULL, 0);
-	StringInfoData body;
-
-	if (!d8_json_is_object(current))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("unexpected Data8 answer for %s", object),
-				 errdetail("Expected a JSON object.")));
-	initStringInfo(&body);
-	if (build(arg, &body, current) == 0)
-		return current;
-	d8_api("PUT", path, object, &body, 0);
-	return d8_api("GET", path, object, NULL, 0);
 }
