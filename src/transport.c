@@ -34,6 +34,7 @@ typedef struct D8Slot
 	bool		auth_retried;
 	TimestampTz deadline;		/* the attempt fails if not done by then */
 	TimestampTz sent;			/* when the attempt started */
+	int			inflight;		/* slots in use then, itself included */
 	uint64		auth_generation;	/* of the credentials it was sent with */
 	char		errbuf[CURL_ERROR_SIZE];
 } D8Slot;
@@ -371,6 +372,7 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	slot->in_multi = true;
 	slot->start_after = 0;
 	slot->sent = GetCurrentTimestamp();
+	slot->inflight = pipe->nslots;
 	/* a backstop to CURLOPT_TIMEOUT, which a transfer curl parks escapes */
 	slot->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												 (int64) d8_timeout_ms + d8_connect_timeout_ms + 1000);
@@ -468,7 +470,7 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 	{
 		TimestampTz now = GetCurrentTimestamp();
 
-		d8_window_push_back(&pipe->window, slot->sent, now);
+		d8_window_push_back(&pipe->window, slot->sent, slot->inflight, now);
 		/* Retry-After holds every transfer back, not only this one */
 		if (resp->retry_after >= 0)
 			pipe->paused_until =

@@ -6,7 +6,7 @@
 
 #include "window.h"
 
-#define D8_WINDOW_START		4		/* size an adaptive window starts at */
+#define D8_WINDOW_START		8		/* size an adaptive window starts at */
 #define D8_WINDOW_PROBE_MS	10000	/* time below a push back's size, or held */
 
 /* The pool size a data stream needs: the fixed window or the adaptive one's cap. */
@@ -116,15 +116,17 @@ d8_window_success(D8Window *w, TimestampTz now)
 }
 
 /*
- * The service pushed back (429, 503, a timeout) on a request sent at sent:
- * the window halves, once for all the requests that were in flight then.
+ * The service pushed back (429, 503, a timeout) on a request sent at sent
+ * with inflight requests in flight (itself included): the window halves,
+ * once for all the requests that were in flight then, and stays below
+ * what met the push back for a while.
  */
 void
-d8_window_push_back(D8Window *w, TimestampTz sent, TimestampTz now)
+d8_window_push_back(D8Window *w, TimestampTz sent, int inflight, TimestampTz now)
 {
 	if (!w->adaptive || sent < w->last_cut)
 		return;
-	w->ceiling = (int) w->size;
+	w->ceiling = Max(1, Min((int) w->size, inflight));
 	w->size = Max(1.0, w->size / 2.0);
 	w->slow_start = false;
 	w->holding = false;

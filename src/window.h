@@ -24,7 +24,7 @@ typedef struct D8Window
 	int			peak;			/* largest size reached */
 	bool		slow_start;		/* growing by one per success */
 	bool		holding;		/* throughput stopped growing: no growth */
-	int			ceiling;		/* size that met the last push back, or 0 */
+	int			ceiling;		/* requests in flight that met the last push back, or 0 */
 	TimestampTz last_cut;		/* when it last shrank */
 	TimestampTz probe_after;	/* until then, it stays below ceiling or holds */
 	/* the current round: as many successes as the size at its start */
@@ -42,6 +42,7 @@ extern int	d8_window_fixed(void);
 extern void d8_window_init(D8Window *w, int fixed, int capacity);
 extern int	d8_window_allowed(const D8Window *w);
 extern void d8_window_success(D8Window *w, TimestampTz now);
-extern void d8_window_push_back(D8Window *w, TimestampTz sent, TimestampTz now);
+extern void d8_window_push_back(D8Window *w, TimestampTz sent, int inflight,
+								TimestampTz now);
 
 #endif							/* DATA8_WINDOW_H */
