@@ -8,7 +8,7 @@
  * key is written back with d8_json_append_string and must read back equal;
  * numbers printed by d8_json_text must read back as the same double; objects
  * go through d8_json_row_cstrings with a made-up row type; problem+json
- * bodies are read with d8_json_problem (as http.c does for every error
+ * bodies are read with d8_json_problem (as answer.c does for every error
  * answer); last, d8_json_list with both wrappers.
  */
 #include "postgres.h"
