@@ -6,7 +6,12 @@
 
 #include "window.h"
 
-#define D8_WINDOW_START		8		/* size an adaptive window starts at */
+/*
+ * The size an adaptive window starts at.  It grows on successes only, so a
+ * service that answers every request with the largest body refused (64 MB)
+ * never has more than 4 of them buffered at once.
+ */
+#define D8_WINDOW_START		4
 #define D8_WINDOW_PROBE_MS	10000	/* time below a push back's size, or held */
 
 /* The pool size a data stream needs: the fixed window or the adaptive one's cap. */
