@@ -401,7 +401,12 @@ fetch_pages(Fetch *f, int64 total)
 	{
 		FetchPage  *p;
 
-		while (next_submit < npages && next_submit < next_emit + window)
+		/*
+		 * Pages not yet emitted keep their answers: at most the pipeline's
+		 * window of them, so memory follows the window, not the ring.
+		 */
+		while (next_submit < npages &&
+			   next_submit < next_emit + Min(window, d8_pipeline_window(pipe)))
 		{
 			MemoryContext old;
 
