@@ -69,8 +69,7 @@ growth_limit(const D8Window *w, TimestampTz now)
 /*
  * Ends a round: throughput grew when the rate rose by at least a quarter
  * of what the window's growth over the round could give.  Two flat rounds
- * in a row take the window back to the size the best round started at and
- * end the slow start, or later hold the window for a while.
+ * in a row end the slow start, then hold the window for a while.
  */
 static void
 round_end(D8Window *w, TimestampTz now)
@@ -82,14 +81,11 @@ round_end(D8Window *w, TimestampTz now)
 	if (w->best_rate == 0 || rate >= w->best_rate * (1.0 + gain / 4.0))
 	{
 		w->best_rate = Max(rate, w->best_rate);
-		w->best_size = Max(w->best_size, w->round_size);
 		w->flat_rounds = 0;
 	}
 	else if (++w->flat_rounds >= 2)
 	{
-		/* more in flight did not help: back to the size that did */
 		w->flat_rounds = 0;
-		w->size = Max(1.0, Min(w->size, w->best_size));
 		if (w->slow_start)
 			w->slow_start = false;
 		else
@@ -115,7 +111,6 @@ d8_window_success(D8Window *w, TimestampTz now)
 	{
 		w->holding = false;
 		w->best_rate = 0;		/* measure afresh */
-		w->best_size = 0;
 	}
 	limit = growth_limit(w, now);
 	if (!w->holding && w->size < limit)
@@ -143,7 +138,6 @@ d8_window_push_back(D8Window *w, TimestampTz sent, int inflight, TimestampTz now
 	w->last_cut = now;
 	w->probe_after = now + (TimestampTz) D8_WINDOW_PROBE_MS * 1000;
 	w->best_rate = 0;
-	w->best_size = 0;
 	w->flat_rounds = 0;
 	round_begin(w, now);
 }

@@ -32,7 +32,6 @@ typedef struct D8Window
 	double		round_size;
 	int			round_done;
 	double		best_rate;		/* successes per second of the best round */
-	double		best_size;		/* the size the best round started at */
 	int			flat_rounds;	/* rounds in a row without more throughput */
 } D8Window;
 
