@@ -1,8 +1,9 @@
 /*
  * run.h
- *	  Cleansing runs: what one sends and to whom it belongs (run.c), and how
+ *	  Cleansing runs: what one sends and to whom it belongs (run.c), how
  *	  its output is applied to its table, row by row against the
- *	  fingerprints of what was sent (run_apply.c).
+ *	  fingerprints of what was sent (run_apply.c), and how both touch
+ *	  tables (run_table.c).
  */
 #ifndef DATA8_RUN_H
 #define DATA8_RUN_H
@@ -42,7 +43,7 @@ typedef struct D8ApplyResult
 	int64		missing;
 } D8ApplyResult;
 
-/* run.c */
+/* run_table.c */
 extern char *d8_run_select_list(D8Run *run);
 extern char *d8_run_target_name(D8Run *run);
 extern int	d8_spi_as_owner(const char *sql, SPIPlanPtr plan, int nargs,

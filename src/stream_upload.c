@@ -238,6 +238,90 @@ send_block(Upload *up, D8Pipeline *pipe, UploadBlock *b)
 	d8_progress_tick(&up->progress, up->records, up->blocks, d8_pipeline_window(pipe));
 }
 
+/* Opens a read-only cursor on query, which must return rows (SPI connected). */
+static Portal
+open_query_cursor(const char *query)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
+	if (!SPI_is_cursor_plan(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the query of data8.upload_dataset must return rows"),
+				 errhint("Pass a SELECT, VALUES or TABLE query.")));
+	return SPI_cursor_open(NULL, plan, NULL, NULL, true);
+}
+
+/* Readies one block buffer per request the window may have in flight, plus one. */
+static void
+pool_begin(Upload *up)
+{
+	int			i;
+
+	up->npool = d8_window_capacity() + 1;
+	up->pool = palloc0(sizeof(UploadBlock) * up->npool);
+	for (i = 0; i < up->npool; i++)
+	{
+		up->pool[i].up = up;
+		initStringInfo(&up->pool[i].body);
+	}
+}
+
+/*
+ * Reads the cursor 1,000 rows at a time and sends each block as it is
+ * encoded, numbering them from first_block; returns when all are answered.
+ */
+static void
+send_rows(Upload *up, Portal portal, int32 first_block)
+{
+	MemoryContext fcxt = CurrentMemoryContext;
+	MemoryContext rowcxt = AllocSetContextCreate(fcxt, "data8 upload rows",
+												 ALLOCSET_DEFAULT_SIZES);
+	D8Pipeline *pipe = d8_data_pipeline_begin();
+	Datum	   *values = palloc(sizeof(Datum) * portal->tupDesc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * portal->tupDesc->natts);
+
+	for (;;)
+	{
+		UploadBlock *b;
+		uint64		n;
+
+		SPI_cursor_fetch(portal, true, D8_BLOCK_RECORDS);
+		MemoryContextSwitchTo(fcxt);
+		n = SPI_processed;
+		if (n == 0)
+		{
+			SPI_freetuptable(SPI_tuptable);
+			break;
+		}
+		if (first_block + (int64) up->blocks >= PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many blocks for one dataset")));
+		b = free_block(up);
+		b->number = first_block + up->blocks;
+		b->first_record = up->records + 1;
+		b->records = (int) n;
+		MemoryContextSwitchTo(rowcxt);
+		encode_block(up, b, SPI_tuptable, n, values, nulls);
+		MemoryContextSwitchTo(fcxt);
+		MemoryContextReset(rowcxt);
+		SPI_freetuptable(SPI_tuptable);
+		if (up->hooks && up->hooks->block)
+			up->hooks->block(up->hooks->arg);
+
+		up->records += n;
+		up->blocks++;
+		send_block(up, pipe, b);
+	}
+	d8_pipeline_drain(pipe);
+	up->window = d8_pipeline_peak_window(pipe);
+	d8_pipeline_end(pipe);
+	MemoryContextDelete(rowcxt);
+}
+
 /*
  * Creates dataset name (or checks the one there), sends the rows of query
  * from block first_block on, read through a cursor, and with complete marks
@@ -249,15 +333,8 @@ d8_upload(const char *name, const char *query, int32 first_block, bool complete,
 		  const D8UploadHooks *hooks, D8UploadResult *result)
 {
 	MemoryContext fcxt = CurrentMemoryContext;
-	MemoryContext rowcxt;
 	Upload	   *up;
-	D8Pipeline *pipe;
-	SPIPlanPtr	plan;
 	Portal		portal;
-	TupleDesc	tupdesc;
-	Datum	   *values;
-	bool	   *nulls;
-	int			i;
 
 	check_upload_args(name, first_block, complete);
 	up = palloc0(sizeof(Upload));
@@ -269,69 +346,12 @@ d8_upload(const char *name, const char *query, int32 first_block, bool complete,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(query, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
-	if (!SPI_is_cursor_plan(plan))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the query of data8.upload_dataset must return rows"),
-				 errhint("Pass a SELECT, VALUES or TABLE query.")));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	tupdesc = portal->tupDesc;
-
+	portal = open_query_cursor(query);
 	MemoryContextSwitchTo(fcxt);
-	up->enc = d8_encoder_begin(tupdesc, tupdesc->natts);
-	values = palloc(sizeof(Datum) * tupdesc->natts);
-	nulls = palloc(sizeof(bool) * tupdesc->natts);
-
+	up->enc = d8_encoder_begin(portal->tupDesc, portal->tupDesc->natts);
 	create_or_check_dataset(up);
-
-	pipe = d8_data_pipeline_begin();
-	up->npool = d8_window_capacity() + 1;
-	up->pool = palloc0(sizeof(UploadBlock) * up->npool);
-	for (i = 0; i < up->npool; i++)
-	{
-		up->pool[i].up = up;
-		initStringInfo(&up->pool[i].body);
-	}
-	rowcxt = AllocSetContextCreate(fcxt, "data8 upload rows", ALLOCSET_DEFAULT_SIZES);
-
-	for (;;)
-	{
-		UploadBlock *b;
-		uint64		n;
-
-		SPI_cursor_fetch(portal, true, D8_BLOCK_RECORDS);
-		n = SPI_processed;
-		if (n == 0)
-		{
-			SPI_freetuptable(SPI_tuptable);
-			break;
-		}
-		b = free_block(up);
-		b->number = first_block + up->blocks;
-		b->first_record = up->records + 1;
-		b->records = (int) n;
-		MemoryContextSwitchTo(rowcxt);
-		encode_block(up, b, SPI_tuptable, n, values, nulls);
-		MemoryContextSwitchTo(fcxt);
-		MemoryContextReset(rowcxt);
-		SPI_freetuptable(SPI_tuptable);
-		if (hooks && hooks->block)
-			hooks->block(hooks->arg);
-
-		up->records += n;
-		up->blocks++;
-		if (first_block + (int64) up->blocks > PG_INT32_MAX)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many blocks for one dataset")));
-		send_block(up, pipe, b);
-	}
-	d8_pipeline_drain(pipe);
-	up->window = d8_pipeline_peak_window(pipe);
-	d8_pipeline_end(pipe);
+	pool_begin(up);
+	send_rows(up, portal, first_block);
 	SPI_cursor_close(portal);
 	SPI_finish();
 	MemoryContextSwitchTo(fcxt);

@@ -1,0 +1,113 @@
+/*
+ * run_table.c
+ *	  How the run machinery touches tables: the run tables with the
+ *	  extension owner's rights in a restricted operation, the settings
+ *	  pinned while rows are written out, and a run's target by name and
+ *	  select list.  Used by run.c (sending) and run_apply.c (applying).
+ */
+#include "data8.h"
+
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "profile.h"
+#include "run.h"
+
+/*
+ * Runs sql (or plan) with the extension owner's rights: the run tables are
+ * written by the run machinery only.  A restricted operation with
+ * search_path pinned: nothing of the caller's (an operator in her schema,
+ * a setting) can run with those rights.  Returns the SPI result code.
+ */
+int
+d8_spi_as_owner(const char *sql, SPIPlanPtr plan, int nargs, Oid *argtypes,
+				Datum *values, const char *nulls)
+{
+	Oid			saved_user;
+	int			saved_sec;
+	volatile int rc = 0;
+	int			nest;
+
+	GetUserIdAndSecContext(&saved_user, &saved_sec);
+	SetUserIdAndSecContext(d8_extension_owner(), saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nest = NewGUCNestLevel();
+	PG_TRY();
+	{
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		if (plan)
+			rc = SPI_execute_plan(plan, values, nulls, false, 0);
+		else
+			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		AtEOXact_GUC(false, nest);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(saved_user, saved_sec);
+	}
+	PG_END_TRY();
+	return rc;
+}
+
+/*
+ * Pins the settings that change how values are written (floats, dates,
+ * intervals, bytea), so that a row's fingerprint is the same at send and
+ * at apply whatever the sessions set.  Returns the level to pass to
+ * d8_run_unpin().
+ */
+int
+d8_run_pin(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("extra_float_digits", "1", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("bytea_output", "hex", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+/* Puts back what d8_run_pin() and anything since (a trigger's SET) changed. */
+void
+d8_run_unpin(int nest)
+{
+	AtEOXact_GUC(false, nest);
+}
+
+/* The run's table, schema-qualified and quoted. */
+char *
+d8_run_target_name(D8Run *run)
+{
+	char	   *rel = get_rel_name(run->target);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the table of data8 run " INT64_FORMAT " no longer exists", run->id)));
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(run->target)), rel);
+}
+
+/*
+ * "col AS field, ..." of the columns a run sends, the key first: the same
+ * list reads the rows to send and, at apply time, the rows to compare.
+ */
+char *
+d8_run_select_list(D8Run *run)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < run->ncols; i++)
+		appendStringInfo(&buf, "%s%s AS %s", i ? ", " : "",
+						 quote_identifier(run->columns[i]), quote_identifier(run->fields[i]));
+	return buf.data;
+}
