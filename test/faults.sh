@@ -39,8 +39,9 @@ status=0
 started=$EPOCHREALTIME
 
 # settings of every mode; a mode may add its own (MODE_SET).  The longest
-# step takes about 35 s; statement_timeout turns a hang into a failure.
-BASE_SET="SET data8.parallel_requests = 4; SET data8.poll_interval = '100ms'; SET statement_timeout = '90s';"
+# step takes about 60 s (the all mode's cleanse: each Retry-After pauses the
+# whole pipeline); statement_timeout turns a hang into a failure.
+BASE_SET="SET data8.parallel_requests = 4; SET data8.poll_interval = '100ms'; SET statement_timeout = '180s';"
 
 fail() { echo "FAIL: $*"; status=1; }
 
