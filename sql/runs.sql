@@ -212,8 +212,11 @@ SELECT dblink_connect('b', other_session());
 SELECT dblink_send_query('b', 'CALL data8.sync()');
 SELECT pg_sleep(1.5);
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'CALL data8.sync()' AND pid <> pg_backend_pid();
--- (the killed backend holds the run's row lock until it is gone)
+-- (the killed backend holds the run's row lock until it is gone; the
+-- activity snapshot is taken afresh each time round, or the loop would see
+-- the first one for the whole transaction)
 DO $$ BEGIN FOR i IN 1..400 LOOP
+    PERFORM pg_stat_clear_snapshot();
     EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query = 'CALL data8.sync()' AND pid <> pg_backend_pid());
     PERFORM pg_sleep(0.05); END LOOP; END $$;
 SELECT dblink_disconnect('b');
