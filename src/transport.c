@@ -373,6 +373,7 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	slot->start_after = 0;
 	slot->sent = GetCurrentTimestamp();
 	slot->inflight = pipe->nslots;
+	d8_window_sent(&pipe->window, slot->sent);
 	/* a backstop to CURLOPT_TIMEOUT, which a transfer curl parks escapes */
 	slot->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												 (int64) d8_timeout_ms + d8_connect_timeout_ms + 1000);

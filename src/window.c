@@ -12,6 +12,7 @@
  * never has more than 4 of them buffered at once.
  */
 #define D8_WINDOW_START		4
+#define D8_WINDOW_ROUND_MS	50		/* shortest round: enough answers to judge */
 #define D8_WINDOW_PROBE_MS	10000	/* time below a push back's size, or held */
 
 /* The pool size a data stream needs: the fixed window or the adaptive one's cap. */
@@ -33,7 +34,6 @@ static void
 round_begin(D8Window *w, TimestampTz now)
 {
 	w->round_start = now;
-	w->round_size = w->size;
 	w->round_done = 0;
 }
 
@@ -47,7 +47,6 @@ d8_window_init(D8Window *w, int fixed, int capacity)
 	w->size = w->adaptive ? Min(D8_WINDOW_START, w->capacity) : Min(fixed, w->capacity);
 	w->peak = (int) w->size;
 	w->slow_start = true;
-	round_begin(w, 0);
 }
 
 /* Requests that may be in flight now. */
@@ -67,25 +66,30 @@ growth_limit(const D8Window *w, TimestampTz now)
 }
 
 /*
- * Ends a round: throughput grew when the rate rose by at least a quarter
- * of what the window's growth over the round could give.  Two flat rounds
- * in a row end the slow start, then hold the window for a while.
+ * Judges the round that ends at now and sets the size of the next one.  A
+ * round is better when its rate beats the best one's by an eighth of the
+ * growth since then (doubling must bring an eighth more); the best round's
+ * size is where two flat rounds in a row send the window back.
  */
 static void
 round_end(D8Window *w, TimestampTz now)
 {
 	double		secs = (double) (now - w->round_start) / 1000000.0;
 	double		rate = secs > 0 ? w->round_done / secs : 0;
-	double		gain = w->round_size > 0 ? w->size / w->round_size - 1.0 : 0;
+	double		growth = w->best_size > 0 ? w->size / w->best_size - 1.0 : 0;
+	double		limit = growth_limit(w, now);
 
-	if (w->best_rate == 0 || rate >= w->best_rate * (1.0 + gain / 4.0))
+	if (w->best_rate == 0 || rate >= w->best_rate * (1.0 + Max(growth, 0) / 8.0))
 	{
-		w->best_rate = Max(rate, w->best_rate);
+		w->best_rate = rate;
+		w->best_size = w->size;
 		w->flat_rounds = 0;
+		w->size = Min(limit, w->slow_start ? w->size * 2 : w->size + 1);
 	}
 	else if (++w->flat_rounds >= 2)
 	{
 		w->flat_rounds = 0;
+		w->size = Min(limit, w->best_size);
 		if (w->slow_start)
 			w->slow_start = false;
 		else
@@ -94,43 +98,63 @@ round_end(D8Window *w, TimestampTz now)
 			w->probe_after = now + (TimestampTz) D8_WINDOW_PROBE_MS * 1000;
 		}
 	}
+	/* else: measure the same size once more */
+	w->size = Max(1.0, w->size);
+	w->peak = Max(w->peak, (int) w->size);
 	round_begin(w, now);
 }
 
-/* A request succeeded at now: the window may grow. */
+/*
+ * A request went out at now: the first one starts the first round, so that
+ * it is timed like the others, from the sending on.
+ */
+void
+d8_window_sent(D8Window *w, TimestampTz now)
+{
+	if (w->adaptive && w->round_start == 0)
+		round_begin(w, now);
+}
+
+/* A request succeeded at now: a round may end, and the window grow. */
 void
 d8_window_success(D8Window *w, TimestampTz now)
 {
-	double		limit;
-
 	if (!w->adaptive)
 		return;
 	if (w->round_start == 0)
 		round_begin(w, now);
-	if (w->holding && now >= w->probe_after)
+	if (w->holding)
 	{
+		if (now < w->probe_after)
+			return;
 		w->holding = false;
 		w->best_rate = 0;		/* measure afresh */
+		w->best_size = 0;
+		round_begin(w, now);
 	}
-	limit = growth_limit(w, now);
-	if (!w->holding && w->size < limit)
-		w->size = Min(limit, w->size + (w->slow_start ? 1.0 : 1.0 / w->size));
-	w->peak = Max(w->peak, (int) w->size);
-	if (++w->round_done >= (int) w->round_size)
+	/* whole multiples of the size: answers come in bursts of it a round trip apart */
+	if (++w->round_done % (int) w->size == 0 &&
+		now - w->round_start >= (TimestampTz) D8_WINDOW_ROUND_MS * 1000)
 		round_end(w, now);
 }
 
 /*
  * The service pushed back (429, 503, a timeout) on a request sent at sent
  * with inflight requests in flight (itself included): the window halves,
- * once for all the requests that were in flight then, and stays below
- * what met the push back for a while.
+ * once for all the requests that were in flight then, and stays below the
+ * fewest in flight that met the push back for a while.
  */
 void
 d8_window_push_back(D8Window *w, TimestampTz sent, int inflight, TimestampTz now)
 {
-	if (!w->adaptive || sent < w->last_cut)
+	if (!w->adaptive)
 		return;
+	if (sent < w->last_cut)
+	{
+		/* the same push back: no second cut, but maybe a lower ceiling */
+		w->ceiling = Max(1, Min(w->ceiling, inflight));
+		return;
+	}
 	w->ceiling = Max(1, Min((int) w->size, inflight));
 	w->size = Max(1.0, w->size / 2.0);
 	w->slow_start = false;
@@ -138,6 +162,7 @@ d8_window_push_back(D8Window *w, TimestampTz sent, int inflight, TimestampTz now
 	w->last_cut = now;
 	w->probe_after = now + (TimestampTz) D8_WINDOW_PROBE_MS * 1000;
 	w->best_rate = 0;
+	w->best_size = 0;
 	w->flat_rounds = 0;
 	round_begin(w, now);
 }

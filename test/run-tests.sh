@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make test: installs what is missing, builds, and runs every stage: the
-# simulator's own tests, the fuzzers (bounded), the pg_regress suite in a
-# throwaway PostgreSQL 15 cluster with pg_cron (clean, faulty and
-# background-worker passes, and the secret leak check), fault survival on
-# 100,000 rows, a subset under valgrind, and the Debian package (built,
-# installed, smoke-tested; the tree's build is installed again after it);
+# simulator's own tests, the unit tests (test/unit), the fuzzers (bounded),
+# the pg_regress suite in a throwaway PostgreSQL 15 cluster with pg_cron
+# (clean, faulty and background-worker passes, and the secret leak check),
+# fault survival on 100,000 rows, a subset under valgrind, and the Debian
+# package (built, installed, smoke-tested; the tree's build is installed
+# again after it);
 # then the build with -Werror on PostgreSQL 13 and 17, and the clean pass
 # and pg_cron on 18 (test/test-versions.sh).
 # Exit status 0 only when everything passed.
@@ -23,6 +24,10 @@ make -s -C test/sim
 
 echo "== simulator tests"
 make -s -C test/sim test
+stage
+
+echo "== unit tests: the request window against a model of the service"
+make -s -C test/unit test
 stage
 
 echo "== fuzzing the response parsers and the record decoder (bounded)"
