@@ -90,6 +90,7 @@ parse_string(D8RecordReader *r, int *len)
 	StringInfo	s = &r->scratch;
 	int			off = s->len;
 	const char *run;
+	unsigned char high = 0;		/* the OR of every byte: ASCII when < 0x80 */
 	char	   *converted;
 
 	if (r->p >= r->end || *r->p != '"')
@@ -106,6 +107,7 @@ parse_string(D8RecordReader *r, int *len)
 			break;
 		if (c < 0x20)
 			syntax_error(r, "an escaped control character");
+		high |= c;
 		if (c != '\\')
 		{
 			r->p++;
@@ -167,6 +169,7 @@ parse_string(D8RecordReader *r, int *len)
 										r->what),
 								 errdetail("\\u0000 cannot be stored in PostgreSQL text.")));
 					unicode_to_utf8(cp, utf8);
+					high |= utf8[0];
 					appendBinaryStringInfo(s, (char *) utf8, pg_utf_mblen(utf8));
 					break;
 				}
@@ -179,8 +182,13 @@ parse_string(D8RecordReader *r, int *len)
 	appendBinaryStringInfo(s, run, r->p - run);
 	r->p++;						/* closing quote */
 
-	/* UTF-8 from the wire: checked, and converted to the database's encoding */
-	converted = pg_any_to_server(s->data + off, s->len - off, PG_UTF8);
+	/*
+	 * UTF-8 from the wire: checked, and converted to the database's encoding.
+	 * ASCII (no NUL can be here) is valid and the same in every server
+	 * encoding.
+	 */
+	converted = (high & 0x80) ? pg_any_to_server(s->data + off, s->len - off, PG_UTF8)
+		: s->data + off;
 	if (converted != s->data + off)
 	{
 		s->len = off;

@@ -27,8 +27,10 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "column_input.h"
 #include "encode.h"
 #include "json.h"
+#include "profile.h"
 #include "record.h"
 #include "run.h"
 #include "stream.h"
@@ -89,9 +91,7 @@ typedef struct Apply
 	char	  **set_fields;
 	Oid		   *set_types;
 	int32	   *set_typmods;
-	FmgrInfo   *set_in;
-	Oid		   *set_ioparams;
-	bool	   *set_json;
+	D8ColumnInput *set_input;
 	int16	   *set_len;
 	bool	   *set_byval;
 	char	   *set_align;
@@ -202,23 +202,12 @@ apply_record(void *arg, D8RecordReader *record, int64 recno)
 		if (c < 0 || v->text == NULL)
 			continue;
 		nulls[c] = false;
-		if (a->set_json[c] && v->type == D8V_STRING)
-		{
-			/* a JSON string stays a JSON string */
-			resetStringInfo(&a->scratch);
-			d8_json_append_string(&a->scratch, v->text, v->len);
-			values[c] = InputFunctionCall(&a->set_in[c], a->scratch.data,
-										  a->set_ioparams[c], a->set_typmods[c]);
-		}
-		else
-			values[c] = InputFunctionCall(&a->set_in[c], (char *) v->text,
-										  a->set_ioparams[c], a->set_typmods[c]);
+		values[c] = d8_column_input(&a->set_input[c], v, &a->scratch);
 	}
 	/* domains and NOT NULL see the missing values too */
 	for (i = 0; i < a->nset; i++)
 		if (nulls[i])
-			values[i] = InputFunctionCall(&a->set_in[i], NULL, a->set_ioparams[i],
-										  a->set_typmods[i]);
+			values[i] = d8_column_input(&a->set_input[i], NULL, NULL);
 	a->n++;
 	MemoryContextSwitchTo(old);
 }
@@ -550,9 +539,7 @@ set_columns(Apply *a, D8Json *columns)
 	a->set_fields = palloc0(sizeof(char *) * Max(max, 1));
 	a->set_types = palloc0(sizeof(Oid) * Max(max, 1));
 	a->set_typmods = palloc0(sizeof(int32) * Max(max, 1));
-	a->set_in = palloc0(sizeof(FmgrInfo) * Max(max, 1));
-	a->set_ioparams = palloc0(sizeof(Oid) * Max(max, 1));
-	a->set_json = palloc0(sizeof(bool) * Max(max, 1));
+	a->set_input = palloc0(sizeof(D8ColumnInput) * Max(max, 1));
 	a->set_len = palloc0(sizeof(int16) * Max(max, 1));
 	a->set_byval = palloc0(sizeof(bool) * Max(max, 1));
 	a->set_align = palloc0(sizeof(char) * Max(max, 1));
@@ -563,7 +550,6 @@ set_columns(Apply *a, D8Json *columns)
 		char	   *column = column_for_field(a, field);
 		AttrNumber	attnum;
 		Oid			coll;
-		Oid			infn;
 		int			c = a->nset;
 
 		if (strcmp(field, a->run->fields[0]) == 0 ||
@@ -578,10 +564,7 @@ set_columns(Apply *a, D8Json *columns)
 		a->set_columns[c] = column;
 		a->set_fields[c] = pstrdup(field);
 		get_atttypetypmodcoll(a->run->target, attnum, &a->set_types[c], &a->set_typmods[c], &coll);
-		getTypeInputInfo(a->set_types[c], &infn, &a->set_ioparams[c]);
-		fmgr_info(infn, &a->set_in[c]);
-		a->set_json[c] = (getBaseType(a->set_types[c]) == JSONOID ||
-						  getBaseType(a->set_types[c]) == JSONBOID);
+		d8_column_input_init(&a->set_input[c], a->set_types[c], a->set_typmods[c]);
 		get_typlenbyvalalign(a->set_types[c], &a->set_len[c], &a->set_byval[c], &a->set_align[c]);
 		a->nset++;
 	}

@@ -8,16 +8,12 @@
 #include "data8.h"
 
 #include "access/htup_details.h"
-#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/date.h"
-#include "utils/datetime.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/timestamp.h"
 
+#include "column_input.h"
 #include "json.h"
 #include "profile.h"
 #include "progress.h"
@@ -31,20 +27,6 @@
 PG_FUNCTION_INFO_V1(data8_fetch_output);
 PG_FUNCTION_INFO_V1(data8_fetch_output_json);
 
-/*
- * Values converted here in the form Data8 sends them, skipping the input
- * function (which still takes every other form, and gives the errors).
- */
-typedef enum FastInput
-{
-	FAST_NONE,
-	FAST_DATE,					/* date: a string YYYY-MM-DD */
-	FAST_TIMESTAMP,				/* timestamp(tz) without typmod: a string ...THH:MM:SS[.ffffff]Z */
-	FAST_TEXT,					/* text: a string */
-	FAST_INT4,					/* integer: a number [-]digits */
-	FAST_INT8,					/* bigint: a number [-]digits */
-	FAST_BOOL					/* boolean: true or false */
-} FastInput;
 
 typedef struct Fetch Fetch;
 typedef void (*RecordSink) (Fetch *f, D8RecordReader *record);
@@ -73,12 +55,9 @@ struct Fetch
 	/* conversion to rows */
 	int			natts;
 	const char **attnames;		/* NULL for dropped attributes */
-	FmgrInfo   *in;
-	FastInput  *fast;
-	bool	   *json;			/* json/jsonb columns take JSON text */
-	StringInfoData jsontext;
-	Oid		   *ioparams;
-	int32	   *typmods;
+	int		   *attlens;		/* their lengths */
+	D8ColumnInput *cols;
+	StringInfoData scratch;		/* for the conversions */
 	Datum	   *values;
 	bool	   *nulls;
 	/* error context */
@@ -107,9 +86,12 @@ fetch_error_context(void *arg)
 		errcontext("record " INT64_FORMAT " of dataset \"%s\"", f->recno, f->name);
 }
 
-/* The attribute named key, or -1; hint is where the last one was found. */
+/*
+ * The attribute named key (keylen bytes), or -1; hint is where the last one
+ * was found, so that members in the columns' order match at the first try.
+ */
 static int
-find_attribute(Fetch *f, const char *key, int hint)
+find_attribute(Fetch *f, const char *key, int keylen, int hint)
 {
 	int			i;
 
@@ -117,150 +99,11 @@ find_attribute(Fetch *f, const char *key, int hint)
 	{
 		int			a = (hint + i) % f->natts;
 
-		if (f->attnames[a] && strcmp(f->attnames[a], key) == 0)
+		if (f->attlens[a] == keylen && f->attnames[a] &&
+			memcmp(f->attnames[a], key, keylen) == 0)
 			return a;
 	}
 	return -1;
-}
-
-static inline int
-digits(const char *s, int n)
-{
-	int			v = 0;
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* The days since 2000-01-01 of "YYYY-MM-DD" at s; false if not that form. */
-static bool
-parse_iso_date(const char *s, int *days)
-{
-	int			y = digits(s, 4);
-	int			m = digits(s + 5, 2);
-	int			d = digits(s + 8, 2);
-
-	if (y < 1 || s[4] != '-' || s[7] != '-' || m < 1 || m > 12 || d < 1 ||
-		d > day_tab[isleap(y)][m - 1])
-		return false;
-	*days = date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
-	return true;
-}
-
-/* The integer "[-]digits" (at most 18) at s within [min, max]; false if not that form. */
-static bool
-parse_integer(const char *s, int len, int64 min, int64 max, int64 *out)
-{
-	bool		neg = (len > 0 && s[0] == '-');
-	int			i = neg ? 1 : 0;
-	int64		v = 0;
-
-	if (i == len || len - i > 18)
-		return false;
-	for (; i < len; i++)
-	{
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = neg ? -v : v;
-	return *out >= min && *out <= max;
-}
-
-/*
- * The value of v when it is in the form Data8 sends (and the extension
- * uploads); false to leave it to the type's input function.  Equal to what
- * date_in, timestamp(tz)_in, textin, int4in, int8in and boolin would give
- * for these forms.
- */
-static bool
-fast_value(FastInput kind, const D8RecordValue *v, Datum *out)
-{
-	const char *s = v->text;
-	int			len = v->len;
-	int			days;
-	int64		n;
-
-	switch (kind)
-	{
-		case FAST_NONE:
-			return false;
-		case FAST_TEXT:
-			if (v->type != D8V_STRING)
-				return false;
-			*out = PointerGetDatum(cstring_to_text_with_len(s, len));
-			return true;
-		case FAST_INT4:
-		case FAST_INT8:
-			if (v->type != D8V_NUMBER ||
-				!parse_integer(s, len, kind == FAST_INT4 ? PG_INT32_MIN : -PG_INT64_MAX,
-							   kind == FAST_INT4 ? PG_INT32_MAX : PG_INT64_MAX, &n))
-				return false;
-			*out = kind == FAST_INT4 ? Int32GetDatum((int32) n) : Int64GetDatum(n);
-			return true;
-		case FAST_BOOL:
-			if (v->type != D8V_TRUE && v->type != D8V_FALSE)
-				return false;
-			*out = BoolGetDatum(v->type == D8V_TRUE);
-			return true;
-		case FAST_DATE:
-		case FAST_TIMESTAMP:
-			if (v->type != D8V_STRING)
-				return false;
-			break;
-	}
-
-	if (kind == FAST_DATE)
-	{
-		if (len != 10 || !parse_iso_date(s, &days))
-			return false;
-		*out = DateADTGetDatum(days);
-		return true;
-	}
-	else
-	{
-		int			h,
-					mi,
-					sec;
-		int64		usec = 0;
-		int			p = 19;
-
-		/* YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z */
-		if (len < 20 || s[len - 1] != 'Z' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-			!parse_iso_date(s, &days))
-			return false;
-		h = digits(s + 11, 2);
-		mi = digits(s + 14, 2);
-		sec = digits(s + 17, 2);
-		if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
-			return false;
-		if (s[p] == '.')
-		{
-			int			n = 0;
-
-			for (p++; p < len - 1; p++, n++)
-			{
-				if (s[p] < '0' || s[p] > '9' || n >= 6)
-					return false;
-				usec = usec * 10 + (s[p] - '0');
-			}
-			if (n == 0)
-				return false;
-			for (; n < 6; n++)
-				usec *= 10;
-		}
-		if (p != len - 1)
-			return false;
-		*out = TimestampTzGetDatum((int64) days * USECS_PER_DAY +
-								   ((int64) ((h * 60 + mi) * 60 + sec)) * USECS_PER_SEC + usec);
-		return true;
-	}
 }
 
 /* Adds a record as a row of the requested type; absent members are NULL. */
@@ -275,33 +118,22 @@ sink_row(Fetch *f, D8RecordReader *record)
 	for (i = 0; i < record->nvalues; i++)
 	{
 		D8RecordValue *v = &record->values[i];
-		int			a = find_attribute(f, v->key, hint);
+		int			a = find_attribute(f, v->key, v->keylen, hint);
 
 		if (a < 0)
 			continue;			/* a column not asked for */
 		hint = a + 1;
 		f->column = f->attnames[a];
 		f->nulls[a] = (v->text == NULL);
-		if (v->text != NULL && fast_value(f->fast[a], v, &f->values[a]))
-			continue;
-		if (f->json[a] && v->type == D8V_STRING)
-		{
-			/* a JSON string stays a JSON string */
-			resetStringInfo(&f->jsontext);
-			d8_json_append_string(&f->jsontext, v->text, v->len);
-			f->values[a] = InputFunctionCall(&f->in[a], f->jsontext.data,
-											 f->ioparams[a], f->typmods[a]);
-			continue;
-		}
-		f->values[a] = InputFunctionCall(&f->in[a], (char *) v->text,
-										 f->ioparams[a], f->typmods[a]);
+		if (v->text != NULL)
+			f->values[a] = d8_column_input(&f->cols[a], v, &f->scratch);
 	}
 	/* domains and NOT NULL checks see the missing values too */
 	for (i = 0; i < f->natts; i++)
 		if (f->nulls[i] && f->attnames[i])
 		{
 			f->column = f->attnames[i];
-			f->values[i] = InputFunctionCall(&f->in[i], NULL, f->ioparams[i], f->typmods[i]);
+			f->values[i] = d8_column_input(&f->cols[i], NULL, NULL);
 		}
 	f->column = NULL;
 	tuplestore_putvalues(f->rs->store, f->rs->tupdesc, f->values, f->nulls);
@@ -568,40 +400,21 @@ data8_fetch_output(PG_FUNCTION_ARGS)
 
 	f->natts = tupdesc->natts;
 	f->attnames = palloc0(sizeof(char *) * f->natts);
-	f->in = palloc0(sizeof(FmgrInfo) * f->natts);
-	f->fast = palloc0(sizeof(FastInput) * f->natts);
-	f->json = palloc0(sizeof(bool) * f->natts);
-	initStringInfo(&f->jsontext);
-	f->ioparams = palloc0(sizeof(Oid) * f->natts);
-	f->typmods = palloc0(sizeof(int32) * f->natts);
+	f->attlens = palloc(sizeof(int) * f->natts);
+	f->cols = palloc0(sizeof(D8ColumnInput) * f->natts);
+	initStringInfo(&f->scratch);
 	f->values = palloc0(sizeof(Datum) * f->natts);
 	f->nulls = palloc0(sizeof(bool) * f->natts);
 	for (i = 0; i < f->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-		Oid			infn;
 
+		f->attlens[i] = -1;
 		if (att->attisdropped)
 			continue;
 		f->attnames[i] = NameStr(att->attname);
-		getTypeInputInfo(att->atttypid, &infn, &f->ioparams[i]);
-		fmgr_info(infn, &f->in[i]);
-		f->typmods[i] = att->atttypmod;
-		f->json[i] = (getBaseType(att->atttypid) == JSONOID ||
-					  getBaseType(att->atttypid) == JSONBOID);
-		if (att->atttypid == DATEOID)
-			f->fast[i] = FAST_DATE;
-		else if (att->atttypid == TEXTOID)
-			f->fast[i] = FAST_TEXT;
-		else if (att->atttypid == INT4OID)
-			f->fast[i] = FAST_INT4;
-		else if (att->atttypid == INT8OID)
-			f->fast[i] = FAST_INT8;
-		else if (att->atttypid == BOOLOID)
-			f->fast[i] = FAST_BOOL;
-		else if ((att->atttypid == TIMESTAMPTZOID || att->atttypid == TIMESTAMPOID) &&
-				 att->atttypmod < 0)
-			f->fast[i] = FAST_TIMESTAMP;
+		f->attlens[i] = strlen(f->attnames[i]);
+		d8_column_input_init(&f->cols[i], att->atttypid, att->atttypmod);
 	}
 	total = check_dataset(f, true);
 	fetch_pages(f, total);

@@ -288,8 +288,7 @@ send_rows(Upload *up, Portal portal, int32 first_block)
 		UploadBlock *b;
 		uint64		n;
 
-		SPI_cursor_fetch(portal, true, D8_BLOCK_RECORDS);
-		MemoryContextSwitchTo(fcxt);
+		SPI_cursor_fetch(portal, true, D8_BLOCK_RECORDS);	/* keeps fcxt current */
 		n = SPI_processed;
 		if (n == 0)
 		{
