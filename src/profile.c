@@ -4,7 +4,8 @@
  *	  checked and its secret read from a file when it names one), writing
  *	  one with data8.set_profile(), and the checks on its URLs.  The table
  *	  is readable by its owner only (it holds secrets), so it is read with
- *	  the owner's privileges.
+ *	  the owner's privileges, by d8_spi_as_owner, which the run machinery
+ *	  also writes its tables with.
  */
 #include "data8.h"
 
@@ -18,6 +19,7 @@
 #include "storage/fd.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -46,6 +48,43 @@ d8_extension_owner(void)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/*
+ * Runs sql (or plan) with the extension owner's rights: the profiles are
+ * read, and the run tables written, by the extension only.  A restricted operation with
+ * search_path pinned: nothing of the caller's (an operator in her schema,
+ * a setting) can run with those rights.  Returns the SPI result code.
+ */
+int
+d8_spi_as_owner(const char *sql, SPIPlanPtr plan, int nargs, Oid *argtypes,
+				Datum *values, const char *nulls)
+{
+	Oid			saved_user;
+	int			saved_sec;
+	volatile int rc = 0;
+	int			nest;
+
+	GetUserIdAndSecContext(&saved_user, &saved_sec);
+	SetUserIdAndSecContext(d8_extension_owner(), saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nest = NewGUCNestLevel();
+	PG_TRY();
+	{
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		if (plan)
+			rc = SPI_execute_plan(plan, values, nulls, false, 0);
+		else
+			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		AtEOXact_GUC(false, nest);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(saved_user, saved_sec);
+	}
+	PG_END_TRY();
+	return rc;
 }
 
 static char *
@@ -111,13 +150,12 @@ d8_profile_active(void)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	D8Profile  *profile = palloc0(sizeof(D8Profile));
-	Oid			saved_user;
-	int			saved_sec;
+	Oid			user = GetUserId();
 	Oid			owner = d8_extension_owner();
 	Oid			argtypes[2] = {TEXTOID, OIDOID};
 	Datum		args[2];
-	volatile bool found = false;
-	volatile bool granted = false;
+	bool		found = false;
+	bool		granted = false;
 	char	   *secret_file = NULL;
 
 	if (d8_profile_name == NULL || d8_profile_name[0] == '\0')
@@ -127,45 +165,35 @@ d8_profile_active(void)
 				 errhint("SET data8.profile to the name of a row of data8.profiles.")));
 	profile->name = pstrdup(d8_profile_name);
 	args[0] = CStringGetTextDatum(profile->name);
-	GetUserIdAndSecContext(&saved_user, &saved_sec);
-	args[1] = ObjectIdGetDatum(saved_user);
+	args[1] = ObjectIdGetDatum(user);
 
-	SetUserIdAndSecContext(owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (d8_spi_as_owner("SELECT p.client_id, p.client_secret, p.api_url, p.token_url, p.scope,"
+						" p.client_secret_file,"
+						" EXISTS (SELECT 1 FROM data8.profile_grant g"
+						"  WHERE g.profile OPERATOR(pg_catalog.=) p.name"
+						"    AND pg_catalog.pg_has_role($2, g.grantee::pg_catalog.oid, 'USAGE'))"
+						" FROM data8.profile p WHERE p.name OPERATOR(pg_catalog.=) $1",
+						NULL, 2, argtypes, args, NULL) != SPI_OK_SELECT)
+		elog(ERROR, "could not read data8.profile");
+	if (SPI_processed == 1)
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args("SELECT p.client_id, p.client_secret, p.api_url, p.token_url, p.scope,"
-								  " p.client_secret_file,"
-								  " EXISTS (SELECT 1 FROM data8.profile_grant g"
-								  "  WHERE g.profile OPERATOR(pg_catalog.=) p.name"
-								  "    AND pg_catalog.pg_has_role($2, g.grantee::pg_catalog.oid, 'USAGE'))"
-								  " FROM data8.profile p WHERE p.name OPERATOR(pg_catalog.=) $1",
-								  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read data8.profile");
-		if (SPI_processed == 1)
-		{
-			MemoryContext spi = MemoryContextSwitchTo(caller);
-			bool		isnull;
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+		bool		isnull;
 
-			found = true;
-			profile->client_id = spi_text(1);
-			profile->client_secret = spi_text(2);
-			profile->api_url = spi_text(3);
-			profile->token_url = spi_text(4);
-			profile->scope = spi_text(5);
-			secret_file = spi_text(6);
-			granted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-												 SPI_tuptable->tupdesc, 7, &isnull));
-			MemoryContextSwitchTo(spi);
-		}
-		SPI_finish();
+		found = true;
+		profile->client_id = spi_text(1);
+		profile->client_secret = spi_text(2);
+		profile->api_url = spi_text(3);
+		profile->token_url = spi_text(4);
+		profile->scope = spi_text(5);
+		secret_file = spi_text(6);
+		granted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 7, &isnull));
+		MemoryContextSwitchTo(spi);
 	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(saved_user, saved_sec);
-	}
-	PG_END_TRY();
+	SPI_finish();
 
 	if (!found)
 		ereport(ERROR,
@@ -173,12 +201,12 @@ d8_profile_active(void)
 				 errmsg("data8 profile \"%s\" does not exist", profile->name),
 				 errhint("Create it with data8.set_profile('%s', client_id, client_secret), or SET data8.profile.",
 						 profile->name)));
-	if (!granted && !has_privs_of_role(saved_user, owner))
+	if (!granted && !has_privs_of_role(user, owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for data8 profile \"%s\"", profile->name),
 				 errhint("The extension owner can grant it: SELECT data8.grant_profile('%s', '%s').",
-						 profile->name, GetUserNameFromId(saved_user, false))));
+						 profile->name, GetUserNameFromId(user, false))));
 	if (secret_file != NULL)
 		profile->client_secret = secret_from_file(secret_file, profile->name);
 	require_field(profile->client_id, profile->name, "client_id");

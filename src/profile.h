@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
+
 typedef struct D8Profile
 {
 	char	   *name;
@@ -20,6 +22,8 @@ typedef struct D8Profile
 /* profile.c */
 extern void d8_profile_init(void);
 extern Oid	d8_extension_owner(void);
+extern int	d8_spi_as_owner(const char *sql, SPIPlanPtr plan, int nargs,
+							Oid *argtypes, Datum *values, const char *nulls);
 extern D8Profile *d8_profile_active(void);
 extern void d8_check_service_url(const char *url, const char *field);
 

@@ -46,9 +46,6 @@ typedef struct D8ApplyResult
 /* run_table.c */
 extern char *d8_run_select_list(D8Run *run);
 extern char *d8_run_target_name(D8Run *run);
-extern int	d8_spi_as_owner(const char *sql, SPIPlanPtr plan, int nargs,
-							Oid *argtypes, Datum *values, const char *nulls);
-
 extern int	d8_run_pin(void);
 extern void d8_run_unpin(int nest);
 

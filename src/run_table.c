@@ -1,57 +1,19 @@
 /*
  * run_table.c
- *	  How the run machinery touches tables: the run tables with the
- *	  extension owner's rights in a restricted operation, the settings
- *	  pinned while rows are written out, and a run's target by name and
- *	  select list.  Used by run.c (sending) and run_apply.c (applying).
+ *	  How the run machinery touches a run's target table: the settings
+ *	  pinned while rows are written out, and the target by name and select
+ *	  list.  (The run tables are written with the extension owner's rights
+ *	  through profile.c's d8_spi_as_owner.)  Used by run.c (sending) and
+ *	  run_apply.c (applying).
  */
 #include "data8.h"
 
 #include "executor/spi.h"
-#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
-#include "profile.h"
 #include "run.h"
-
-/*
- * Runs sql (or plan) with the extension owner's rights: the run tables are
- * written by the run machinery only.  A restricted operation with
- * search_path pinned: nothing of the caller's (an operator in her schema,
- * a setting) can run with those rights.  Returns the SPI result code.
- */
-int
-d8_spi_as_owner(const char *sql, SPIPlanPtr plan, int nargs, Oid *argtypes,
-				Datum *values, const char *nulls)
-{
-	Oid			saved_user;
-	int			saved_sec;
-	volatile int rc = 0;
-	int			nest;
-
-	GetUserIdAndSecContext(&saved_user, &saved_sec);
-	SetUserIdAndSecContext(d8_extension_owner(), saved_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	nest = NewGUCNestLevel();
-	PG_TRY();
-	{
-		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		if (plan)
-			rc = SPI_execute_plan(plan, values, nulls, false, 0);
-		else
-			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
-		AtEOXact_GUC(false, nest);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(saved_user, saved_sec);
-	}
-	PG_END_TRY();
-	return rc;
-}
 
 /*
  * Pins the settings that change how values are written (floats, dates,
