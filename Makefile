@@ -19,7 +19,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 PG_CONFIG  ?= pg_config
 PG_CPPFLAGS = -DDATA8_VERSION=\"$(EXTVERSION)\" -Isrc -Wall -Wextra -Werror \
               -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
-SHLIB_LINK  = -lcurl -ljansson
+SHLIB_LINK  = -lcurl -ljansson -ldeflate
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

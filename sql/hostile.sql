@@ -114,6 +114,15 @@ SELECT count(*) FILTER (WHERE l->>'local' = '127.0.0.2') AS at_redirect_host,
        count(*) FILTER (WHERE l->>'path' LIKE '/Dataset/hostile_redirect%') > 0 AS redirects_answered
   FROM hostile_log() l;
 
+-- answers the client cannot decode: a gzip body that is no deflate data, a
+-- gzip "bomb" (100 kB that would decode to 100 MB: refused by the size its
+-- trailer gives, before anything is decoded), and a Content-Encoding that
+-- was not asked for (br; only gzip is)
+SELECT * FROM hostile_calls('hostile_bad_gzip');
+SELECT * FROM hostile_calls('hostile_gzip_bomb');
+SELECT * FROM hostile_calls('hostile_unasked_encoding');
+SELECT 1;
+
 -- bad records in a good dataset {"id": integer, "name": string} of 3 records
 SELECT name, input, completed, record_count, columns FROM data8.dataset('hostile_bad_records');
 -- an unknown key, a string in the integer column, an object as a value

@@ -45,6 +45,12 @@ d8_http_raise(D8Request *req, D8Response *resp)
 					 errmsg("Data8 answer is too large"),
 					 errdetail("Answers over %d bytes are refused.", D8_MAX_RESPONSE),
 					 errcontext("Data8 request %s %s", req->method, req->path)));
+		if (resp->undecodable)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("could not decode the Data8 answer"),
+					 errdetail_internal("%s", resp->error),
+					 errcontext("Data8 request %s %s", req->method, req->path)));
 		if (resp->timed_out)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),

@@ -13,6 +13,7 @@
 #include "utils/timestamp.h"
 
 #include "transport.h"
+#include "gzip.h"
 #include "window.h"
 
 #define D8_POLL_SLICE_MS	50		/* longest wait between interrupt checks */
@@ -36,6 +37,8 @@ typedef struct D8Slot
 	TimestampTz sent;			/* when the attempt started */
 	int			inflight;		/* slots in use then, itself included */
 	uint64		auth_generation;	/* of the credentials it was sent with */
+	bool		gzip;			/* the answer is Content-Encoding: gzip */
+	bool		bad_encoding;	/* ... or an encoding that was not asked for */
 	char		errbuf[CURL_ERROR_SIZE];
 } D8Slot;
 
@@ -248,9 +251,26 @@ read_header(char *data, size_t size, size_t nmemb, void *userdata)
 	size_t		n = size * nmemb;
 	char		value[64];
 
-	if (header_is(data, n, "Content-Type"))
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
+	{
+		/* a status line: the headers of another answer (after a 100) begin */
+		slot->gzip = false;
+		slot->bad_encoding = false;
+		slot->resp->content_type[0] = '\0';
+		slot->resp->retry_after = -1;
+	}
+	else if (header_is(data, n, "Content-Type"))
 		header_value(data, n, "Content-Type", slot->resp->content_type,
 					 sizeof(slot->resp->content_type));
+	else if (header_is(data, n, "Content-Encoding"))
+	{
+		/* only gzip is asked for (see slot_start) */
+		header_value(data, n, "Content-Encoding", value, sizeof(value));
+		if (pg_strcasecmp(value, "gzip") == 0 || pg_strcasecmp(value, "x-gzip") == 0)
+			slot->gzip = true;
+		else if (pg_strcasecmp(value, "identity") != 0)
+			slot->bad_encoding = true;
+	}
 	else if (header_is(data, n, "Retry-After"))
 	{
 		header_value(data, n, "Retry-After", value, sizeof(value));
@@ -288,8 +308,11 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	resp->retry_after = -1;
 	resp->timed_out = false;
 	resp->too_large = false;
+	resp->undecodable = false;
 	resp->error[0] = '\0';
 	slot->errbuf[0] = '\0';
+	slot->gzip = false;
+	slot->bad_encoding = false;
 
 	if (slot->headers)
 	{
@@ -318,7 +341,9 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	SETOPT(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	SETOPT(easy, CURLOPT_TIMEOUT_MS, (long) d8_timeout_ms);
 	SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) d8_connect_timeout_ms);
-	SETOPT(easy, CURLOPT_ACCEPT_ENCODING, "");
+	/* gzip, decoded here when the transfer is done (gzip.c), not by curl */
+	SETOPT(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+	SETOPT(easy, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	/* refuses at once an answer announced too large (see also write_body) */
 	SETOPT(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) D8_MAX_RESPONSE);
 	SETOPT(easy, CURLOPT_USERAGENT, DATA8_USER_AGENT);
@@ -431,6 +456,8 @@ slot_should_retry(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 			resp->too_large = true;
 			return false;
 		}
+		if (resp->undecodable)
+			return false;
 		retryable = idempotent || create || transport_error_is_connect(rc);
 		if (retryable && !transport_error_is_connect(rc))
 			resp->ambiguous = true;
@@ -449,6 +476,38 @@ slot_should_retry(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 	return retryable && resp->retries < d8_max_retries;
 }
 
+/*
+ * Decodes a finished transfer's body as its Content-Encoding says.  An
+ * answer that cannot be decoded fails the transfer, with no retry: the
+ * service sent it as it meant to (like an answer over the size limit).
+ */
+static CURLcode
+decode_body(D8Slot *slot)
+{
+	if (slot->bad_encoding)
+	{
+		slot->resp->undecodable = true;
+		strlcpy(slot->errbuf, "Its Content-Encoding is not gzip, the only one asked for.",
+				sizeof(slot->errbuf));
+		return CURLE_BAD_CONTENT_ENCODING;
+	}
+	if (!slot->gzip)
+		return CURLE_OK;
+	switch (d8_gunzip(&slot->resp->body, D8_MAX_RESPONSE))
+	{
+		case D8_GUNZIP_OK:
+			break;
+		case D8_GUNZIP_CORRUPT:
+			slot->resp->undecodable = true;
+			strlcpy(slot->errbuf, "Its body is not one valid gzip member.", sizeof(slot->errbuf));
+			return CURLE_BAD_CONTENT_ENCODING;
+		case D8_GUNZIP_TOO_LARGE:
+			slot->resp->too_large = true;
+			return CURLE_FILESIZE_EXCEEDED;
+	}
+	return CURLE_OK;
+}
+
 /* Handles one finished transfer. */
 static void
 slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
@@ -459,6 +518,8 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_multi_remove_handle(pipe->multi, slot->easy);
 	slot->in_multi = false;
+	if (rc == CURLE_OK)
+		rc = decode_body(slot);
 	resp->status = (rc == CURLE_OK) ? status : 0;
 	if (rc != CURLE_OK)
 	{

@@ -45,6 +45,7 @@ typedef struct D8Response
 	bool		ambiguous;		/* an earlier attempt may have taken effect */
 	bool		timed_out;
 	bool		too_large;
+	bool		undecodable;	/* its Content-Encoding could not be decoded */
 	char		error[256];		/* transport error text */
 } D8Response;
 

@@ -100,7 +100,7 @@ echo "   package: $deb"
 debver=$(dpkg-deb -f "$deb" Version); debup=${debver#*:}; debup=${debup%-*}
 [ "$debup" = "$version" ] || fail "the package's version $debver is not $version"
 depends=$(dpkg-deb -f "$deb" Depends)
-for d in "postgresql-$pgv" libcurl4 libjansson4; do
+for d in "postgresql-$pgv" libcurl4 libjansson4 libdeflate0; do
   grep -Eq "(^|, )$d( |,|$)" <<<"$depends" || fail "the package does not depend on $d (Depends: $depends)"
 done
 dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's,^\./,/,' >"$tmp/contents"

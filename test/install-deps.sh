@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-common
-  libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev zlib1g-dev
+  libcurl4-openssl-dev libjansson-dev libdeflate-dev libmicrohttpd-dev zlib1g-dev
   clang-14 llvm-14 libclang-rt-14-dev
   curl python3 python3-psycopg2 python3-requests valgrind
   debhelper dpkg-dev fakeroot postgresql-server-dev-all

@@ -5,6 +5,10 @@
  *
  *   hostile_<mode>        both routes answer badly (for the record modes the
  *                         dataset itself is a good completed output dataset)
+ *   hostile_bad_gzip, hostile_gzip_bomb, hostile_unasked_encoding
+ *                         bodies under a Content-Encoding header: gzip that
+ *                         is no deflate data; 100 kB of gzip that decodes to
+ *                         100 MB; "br", which no client asked for
  *   hostile_<mode>_page   GET /Dataset/{name} is a good completed output
  *                         dataset {"id":1,"name":0} of 5000 records (huge:
  *                         3,276,800, what its body holds); only the data
@@ -12,8 +16,10 @@
  */
 #include "sim.h"
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define DEPTH 100000
 #define HUGE_RECORD 64                       /* bytes per record, with its comma */
@@ -66,6 +72,7 @@ static const struct recmode recmodes[] = {
 
 static const char *const badmodes[] = {
     "invalid_json", "truncated_json", "deep_json", "huge", "wrong_type", "redirect",
+    "bad_gzip", "gzip_bomb", "unasked_encoding",
 };
 
 static char *dup_n(const char *s, size_t n)
@@ -150,8 +157,63 @@ ssize_t hostile_huge_reader(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)w;
 }
 
+/* gzip of BOMB_SIZE bytes of JSON ("[" and spaces): about 100 kB that
+ * would decode to 100 MB; made once */
+#define BOMB_SIZE (100L * 1024 * 1024)
+static char *bomb;
+static size_t bomb_len;
+static pthread_once_t bomb_once = PTHREAD_ONCE_INIT;
+
+static void make_bomb(void)
+{
+    static char spaces[1024 * 1024];
+    z_stream zs;
+    size_t cap = 1024 * 1024;
+    memset(spaces, ' ', sizeof spaces);
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY) != Z_OK) abort();
+    bomb = malloc(cap);
+    zs.next_out = (Bytef *)bomb;
+    zs.avail_out = (uInt)cap;
+    for (long fed = 0; fed < BOMB_SIZE; fed += (long)sizeof spaces) {
+        zs.next_in = (Bytef *)spaces;
+        zs.avail_in = sizeof spaces;
+        if (fed == 0) spaces[0] = '[';
+        if (deflate(&zs, fed + (long)sizeof spaces >= BOMB_SIZE ? Z_FINISH : Z_NO_FLUSH) == Z_STREAM_ERROR)
+            abort();
+        spaces[0] = ' ';
+    }
+    bomb_len = zs.total_out;
+    deflateEnd(&zs);
+}
+
+/* a body sent as is, under a Content-Encoding header */
+static void reply_encoded(struct req *r, const char *body, size_t len, const char *encoding)
+{
+    reply_raw(r, 200, dup_n(body, len), len, "application/json; charset=utf-8");
+    r->resp_encoding = encoding;
+}
+
 static void reply_bad(struct req *r, const char *mode, const char *name, int data, int page)
 {
+    /* a gzip header, then bytes that are no deflate data, then a trailer */
+    static const char bad_gzip[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
+                                   "this is not deflate data at all"
+                                   "\x00\x00\x00\x00\x64\x00\x00\x00";
+    if (strcmp(mode, "bad_gzip") == 0) {
+        reply_encoded(r, bad_gzip, sizeof bad_gzip - 1, "gzip");
+        return;
+    }
+    if (strcmp(mode, "gzip_bomb") == 0) {
+        pthread_once(&bomb_once, make_bomb);
+        reply_encoded(r, bomb, bomb_len, "gzip");
+        return;
+    }
+    if (strcmp(mode, "unasked_encoding") == 0) {
+        static const char plain[] = "{\"name\":\"hostile_unasked_encoding\"}";
+        reply_encoded(r, plain, sizeof plain - 1, "br");
+        return;
+    }
     if (strcmp(mode, "invalid_json") == 0)
         reply_text(r, 200, "{\"name\": \"x\", @#! garbage <<", "application/json; charset=utf-8");
     else if (strcmp(mode, "truncated_json") == 0)

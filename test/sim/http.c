@@ -312,7 +312,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *r)
     size_t len = r->resp_len;
     int gz = 0;
     char *z = NULL; size_t zn = 0;
-    if (r->accept_gzip && len > 1024 && gzip_body(body, len, &z, &zn)) gz = 1;
+    if (r->accept_gzip && len > 1024 && !r->resp_encoding && gzip_body(body, len, &z, &zn)) gz = 1;
     if (gz) resp = MHD_create_response_from_buffer(zn, z, MHD_RESPMEM_MUST_FREE);
     else if (!r->resp) resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     else {
@@ -321,6 +321,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *r)
     }
     if (r->resp_ctype) MHD_add_response_header(resp, "Content-Type", r->resp_ctype);
     if (gz) MHD_add_response_header(resp, "Content-Encoding", "gzip");
+    else if (r->resp_encoding) MHD_add_response_header(resp, "Content-Encoding", r->resp_encoding);
     if (r->resp_ctype) MHD_add_response_header(resp, "Vary", "Accept-Encoding");
     if (r->location[0]) MHD_add_response_header(resp, "Location", r->location);
     if (r->allow[0]) MHD_add_response_header(resp, "Allow", r->allow);

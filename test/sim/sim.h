@@ -108,6 +108,7 @@ struct req {
     int www_auth;
     int drop;
     int stream;            /* hostile: body from hostile_huge_reader */
+    const char *resp_encoding; /* hostile: the body is sent as is, with this Content-Encoding */
     char local[48];        /* hostile: the address the request arrived on */
 };
 
