@@ -81,15 +81,27 @@ SELECT 1;
 
 -- a 200 MB answer, chunked: refused past 64 MB, memory stays bounded (the
 -- _page dataset promises the 3,276,800 records, so pages are fetched with
--- data8.parallel_requests in flight, each buffering up to 64 MB)
-SELECT sum(total_bytes) AS mem_before, hostile_peak_kb() AS peak_before
-  FROM pg_backend_memory_contexts \gset
+-- data8.parallel_requests in flight, each buffering up to 64 MB): the
+-- backend's memory contexts give back what the answers took, and its peak
+-- stays below 512 MB.  The contexts are read from pg_backend_memory_contexts,
+-- which came in PostgreSQL 14; before 14 nothing shows them, so that check is
+-- skipped there (the \else branch: memory_freed is t without a measurement).
+SELECT current_setting('server_version_num')::int >= 140000 AS have_memory_contexts \gset
+\if :have_memory_contexts
+SELECT sum(total_bytes) AS mem_before FROM pg_backend_memory_contexts \gset
+\endif
+SELECT hostile_peak_kb() AS peak_before \gset
 SELECT data8.dataset('hostile_huge');
 SELECT * FROM hostile_calls('hostile_huge');
 SELECT * FROM hostile_calls('hostile_huge_page');
-SELECT sum(total_bytes) - :mem_before < 100 * 1024 * 1024 AS memory_freed,
-       hostile_peak_kb() - :peak_before < 512 * 1024 AS peak_below_512mb
-  FROM pg_backend_memory_contexts;
+\if :have_memory_contexts
+SELECT sum(total_bytes) - :mem_before < 100 * 1024 * 1024 AS memory_freed
+  FROM pg_backend_memory_contexts \gset
+\else
+\set memory_freed t
+\endif
+SELECT :'memory_freed'::boolean AS memory_freed,
+       hostile_peak_kb() - :peak_before < 512 * 1024 AS peak_below_512mb;
 SELECT 1;
 
 -- HTML with Content-Type text/html

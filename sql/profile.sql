@@ -14,7 +14,7 @@ SELECT count(*) AS secret_columns FROM information_schema.columns
 -- settings, with their defaults
 SELECT name, setting, unit, short_desc IS NOT NULL AS described
   FROM pg_settings WHERE name LIKE 'data8.%' ORDER BY name;
-SET data8.no_such_setting = 1;
+-- (an unknown data8.* setting: sql/reserved_prefix.sql)
 
 -- the compiled-in codes agree with the lookup tables
 (SELECT 'column_type' AS kind, code, name FROM data8.column_type

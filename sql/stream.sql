@@ -56,7 +56,9 @@ SELECT echo('st_types') AS out \gset
 SELECT count(*) AS rows_back FROM data8.fetch_output(:'out', NULL::types);
 SELECT * FROM types EXCEPT SELECT * FROM data8.fetch_output(:'out', NULL::types);
 SELECT * FROM data8.fetch_output(:'out', NULL::types) EXCEPT SELECT * FROM types;
-SELECT id, t, ch, num, f8, tstz FROM data8.fetch_output(:'out', NULL::types) ORDER BY id;
+-- t last: psql before 15 counts the emoji one column wide, not two, and the
+-- last column is not padded (its width is set by row 2, the longest)
+SELECT id, ch, num, f8, tstz, t FROM data8.fetch_output(:'out', NULL::types) ORDER BY id;
 -- a column definition list may take a subset of the columns, in any order
 SELECT u, id FROM data8.fetch_output(:'out') AS f(u uuid, id int) WHERE u IS NOT NULL;
 -- fetch_output_json keeps dataset order
