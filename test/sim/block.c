@@ -12,7 +12,6 @@
 #include "sim.h"
 #include <errno.h>
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,17 +324,18 @@ static const char *fast_string(const char *p, const char *e, int *esc)
 }
 
 /* whether jansson reads the number token s[0..n) without "real number
- * overflow" (its jsonp_strtod): strtod must not give +-HUGE_VAL with ERANGE */
+ * overflow" (its jsonp_strtod): strtod must not give +-HUGE_VAL with ERANGE.
+ * strtod must read the whole token, as jansson's does once it has put the
+ * locale's decimal point for '.' (so a locale without '.' declines) */
 static int fast_number_fits(const char *s, size_t n)
 {
-    char tmp[64];
-    const struct lconv *lc = localeconv();
-    if (n >= sizeof tmp || strcmp(lc->decimal_point, ".") != 0) return 0; /* jansson would translate '.' */
+    char tmp[64], *end;
+    if (n >= sizeof tmp) return 0;
     memcpy(tmp, s, n);
     tmp[n] = 0;
     errno = 0;
-    double v = strtod(tmp, NULL);
-    return !((v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE);
+    double v = strtod(tmp, &end);
+    return end == tmp + n && !((v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE);
 }
 
 /* p at '-' or a digit: the end of a number token of RFC 8259's grammar,
@@ -412,10 +412,17 @@ static const char *fast_value(const char *p, const char *e, int t)
 }
 
 /* p at the opening quote of a key: the end of the key, with the column it
- * names exactly in *ci. Column names are [a-z0-9_] only, so a key that names
- * one has no escape and its first quote closes it; any other key declines */
+ * names exactly in *ci (tried first: the column after *ci, as keys mostly
+ * come in column order). Column names are [a-z0-9_] only, so a key that
+ * names one has no escape and its first quote closes it; any other key declines */
 static const char *fast_key(struct fast *f, const char *p, int *ci)
 {
+    int g = *ci + 1 < f->nc ? *ci + 1 : 0;
+    size_t gn = f->cx.len[g];
+    if ((size_t)(f->e - p) > gn + 1 && p[gn + 1] == '"' && memcmp(p + 1, f->cols[g].name, gn) == 0) {
+        *ci = g;
+        return p + gn + 2;
+    }
     const char *q = memchr(p + 1, '"', (size_t)(f->e - p - 1));
     if (!q || (*ci = colidx_find(&f->cx, p + 1, (size_t)(q - p - 1))) < 0) return NULL;
     return q + 1;
@@ -455,7 +462,7 @@ static void fast_emit(struct fast *f)
 static const char *fast_record(struct fast *f, const char *p)
 {
     const char *e = f->e;
-    int more = 1, ci;
+    int more = 1, ci = -1;
     p = jraw_ws(p + 1, e);
     if (p < e && *p == '}') { p++; more = 0; }
     while (more) {

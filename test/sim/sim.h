@@ -61,7 +61,12 @@ void buf_json_value(struct buf *b, json_t *v); /* compact serialisation */
 /* raw JSON text (util.c): walk text jansson has accepted to find the exact
  * bytes of each value, so numbers are kept as the client wrote them */
 struct jraw_it { const char *p, *e; int first, ok; };
-const char *jraw_ws(const char *p, const char *e);
+/* the first byte at or after p that is not JSON whitespace (space, tab, LF, CR) */
+static inline const char *jraw_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
 const char *jraw_skip(const char *p, const char *e);   /* p at a value: first byte after it */
 void jraw_open(struct jraw_it *it, const char *v, size_t n); /* v: an object or array */
 int jraw_member(struct jraw_it *it, const char **k, size_t *kn, const char **v, size_t *vn);
