@@ -1,11 +1,8 @@
 /* dataset.c: /Dataset routes; records held as compact JSON strings per block. */
 #include "sim.h"
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define MAX_ERRS 100
 
 /* ---------- store ---------- */
 static int ds_cmp_idx(struct account *a, const char *name, int *pos)
@@ -268,219 +265,38 @@ static void ds_delete(struct req *r, struct account *a, const char *name)
     reply_empty(r, 204);
 }
 
-/* column lookup: small open-addressing hash built per request for wide sets */
-static unsigned fnv(const char *s)
+/* the dataset of a PATCH, referenced, with its flags as read under the lock; NULL if none */
+static struct dataset *patch_dataset(struct account *a, const char *name, int *input, int *completed)
 {
-    unsigned h = 2166136261u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-/* v is jansson's value (numbers are parsed as reals); raw is the client's text */
-static int value_ok(int type, json_t *v, const char *raw, size_t rawn)
-{
-    switch (json_typeof(v)) {
-    case JSON_NULL: return 1;
-    case JSON_STRING:
-        if (type == COL_STRING) return 1;
-        if (type == COL_DATE) return valid_date(json_string_value(v));
-        if (type == COL_DATETIME) return valid_datetime_z(json_string_value(v));
-        return 0;
-    case JSON_INTEGER: case JSON_REAL:
-        if (type == COL_DECIMAL) return 1;
-        return type == COL_INTEGER && jraw_int(raw, rawn, INT64_MIN, INT64_MAX, NULL);
-    case JSON_TRUE: case JSON_FALSE: return type == COL_BOOLEAN;
-    default: return 0;
-    }
-}
-
-static const char *type_msg(int type)
-{
-    static const char *m[] = {
-        "The value must be a string or null.", "The value must be an integer (64-bit) or null.",
-        "The value must be a number or null.", "The value must be true, false or null.",
-        "The value must be a date YYYY-MM-DD or null.",
-        "The value must be an ISO 8601 UTC date-time (YYYY-MM-DDTHH:MM:SS[.fraction]Z) or null.",
-    };
-    return m[type];
-}
-
-struct perr { char field[256]; const char *msg; };
-
-static void perr_add(struct perr *e, int *n, const char *field, const char *msg)
-{
-    if (*n >= MAX_ERRS) { (*n)++; return; }
-    size_t L = strlen(field);
-    if (L > sizeof e[*n].field - 1) L = sizeof e[*n].field - 1;
-    memcpy(e[*n].field, field, L);
-    e[*n].field[L] = 0;
-    e[*n].msg = msg;
-    (*n)++;
-}
-
-/* PATCH /Dataset/{name}/data. The body is parsed once with jansson inside a
- * per-thread arena (no malloc per value); errors are gathered as plain C and
- * turned into JSON only after the arena is released. jansson checks the JSON
- * and gives each value's type (numbers as reals, so any number parses); the
- * raw scanner gives each value's original text, and numbers are stored
- * exactly as the client wrote them. */
-static void ds_patch(struct req *r, struct account *a, const char *name)
-{
-    if (!body_precheck(r, 1)) return;
-    struct perr errs[MAX_ERRS];
-    int nerr = 0;
-    json_error_t jerr;
-    int bad_json = 0, notfound = 0;
-    struct dataset *d = NULL;
-    struct buf out = { 0 };
-    struct block blk = { 0 };
-    char field[256], key[256];
-    const char *k, *v, *bn_raw = NULL, *recs_raw = NULL;
-    size_t kn, vn, bn_rawn = 0, recs_rawn = 0;
-    int64_t bnum = -1;
-
-    arena_begin();
-    json_t *b = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
-    if (!b) { bad_json = 1; goto release; }
-    json_t *bn = json_is_object(b) ? json_object_get(b, "blockNumber") : NULL;
-    json_t *recs = json_is_object(b) ? json_object_get(b, "records") : NULL;
-    if (json_is_object(b)) {
-        struct jraw_it top;
-        jraw_open(&top, r->body, r->body_len);
-        while (jraw_member(&top, &k, &kn, &v, &vn)) {
-            jraw_key(k, kn, key, sizeof key);
-            if (strcmp(key, "blockNumber") == 0) { bn_raw = v; bn_rawn = vn; }
-            else if (strcmp(key, "records") == 0) { recs_raw = v; recs_rawn = vn; }
-        }
-    }
-    int bn_ok = json_is_number(bn) && bn_raw && jraw_int(bn_raw, bn_rawn, 0, 2147483647, &bnum);
-    int64_t logged;
-    if (json_is_number(bn) && bn_raw && jraw_int(bn_raw, bn_rawn, LONG_MIN, LONG_MAX, &logged))
-        r->log_block = (long)logged;
-    if (json_is_array(recs)) r->log_records = (long)json_array_size(recs);
     pthread_mutex_lock(&a->mu);
     jobs_tick(a);
-    d = ds_find(a, name);
+    struct dataset *d = ds_find(a, name);
     if (d) ds_ref(d);
-    int input = d ? d->input : 0, completed = d ? d->completed : 0;
+    *input = d ? d->input : 0;
+    *completed = d ? d->completed : 0;
     pthread_mutex_unlock(&a->mu);
-    if (!d) { notfound = 1; goto release; }
-    if (!input) perr_add(errs, &nerr, "name", "Records can only be uploaded to input datasets.");
-    else if (completed) perr_add(errs, &nerr, "name", "The dataset is completed; no more records can be uploaded.");
-    else if (!json_is_object(b)) perr_add(errs, &nerr, "body", "The body must be a JSON object.");
-    else {
-        if (!bn_ok)
-            perr_add(errs, &nerr, "blockNumber", "The blockNumber is required and must be an integer of at least 0.");
-        if (!json_is_array(recs) || !recs_raw)
-            perr_add(errs, &nerr, "records", "The records are required and must be an array.");
-        else if (json_array_size(recs) < 1 || json_array_size(recs) > 1000)
-            perr_add(errs, &nerr, "records", "A block must hold between 1 and 1000 records.");
-    }
-    if (nerr) goto release;
-    /* validate and serialise (no lock: columns are immutable) */
-    int nc = d->ncols, hcap = 16;
-    while (hcap < nc * 2) hcap *= 2;
-    int *ht = malloc(sizeof(int) * (size_t)hcap);
-    for (int i = 0; i < hcap; i++) ht[i] = -1;
-    for (int i = 0; i < nc; i++) {
-        unsigned h = fnv(d->cols[i].name) & (unsigned)(hcap - 1);
-        while (ht[h] >= 0) h = (h + 1) & (unsigned)(hcap - 1);
-        ht[h] = i;
-    }
-    size_t n = json_array_size(recs);
-    json_t **vals = malloc(sizeof(json_t *) * (size_t)nc);
-    const char **raws = malloc(sizeof(char *) * (size_t)nc);
-    size_t *rawns = malloc(sizeof(size_t) * (size_t)nc);
-    struct jraw_it ri;
-    jraw_open(&ri, recs_raw, recs_rawn);
-    blk.number = (long)bnum;
-    blk.n = (int)n;
-    blk.off = malloc(sizeof(size_t) * (n + 1));
-    out.cap = r->body_len + 64 + (size_t)nc * 16;
-    out.p = malloc(out.cap);
-    for (size_t i = 0; i < n && nerr < MAX_ERRS; i++) {
-        json_t *rec = json_array_get(recs, i);
-        const char *rv;
-        size_t rvn;
-        int have_raw = jraw_element(&ri, &rv, &rvn);
-        blk.off[i] = out.len;
-        if (!json_is_object(rec) || !have_raw) {
-            snprintf(field, sizeof field, "records[%zu]", i);
-            perr_add(errs, &nerr, field, "Each record must be a JSON object.");
-            continue;
-        }
-        memset(vals, 0, sizeof(json_t *) * (size_t)nc);
-        struct jraw_it mi;
-        jraw_open(&mi, rv, rvn);
-        size_t seen = 0;
-        while (jraw_member(&mi, &k, &kn, &v, &vn)) {
-            seen++;
-            size_t klen = jraw_key(k, kn, key, sizeof key);
-            int ci = -1;
-            if (klen < sizeof key) {
-                unsigned h = fnv(key) & (unsigned)(hcap - 1);
-                while (ht[h] >= 0) {
-                    if (strcmp(d->cols[ht[h]].name, key) == 0) { ci = ht[h]; break; }
-                    h = (h + 1) & (unsigned)(hcap - 1);
-                }
-            }
-            if (ci < 0) {
-                snprintf(field, sizeof field, "records[%zu].%.200s", i, key);
-                perr_add(errs, &nerr, field, "Unknown column.");
-                continue;
-            }
-            json_t *jv = json_object_get(rec, key);
-            if (!jv || !value_ok(d->cols[ci].type, jv, v, vn)) {
-                snprintf(field, sizeof field, "records[%zu].%.200s", i, key);
-                perr_add(errs, &nerr, field, type_msg(d->cols[ci].type));
-                continue;
-            }
-            vals[ci] = jv;
-            raws[ci] = v;
-            rawns[ci] = vn;
-        }
-        if (seen != json_object_size(rec)) {
-            /* the scanner and jansson disagree: never store a guess */
-            snprintf(field, sizeof field, "records[%zu]", i);
-            perr_add(errs, &nerr, field, "The record could not be read.");
-        }
-        if (nerr) continue;
-        buf_putc(&out, '{');
-        for (int c = 0; c < nc; c++) {
-            if (c) buf_putc(&out, ',');
-            buf_json_string(&out, d->cols[c].name, strlen(d->cols[c].name));
-            buf_putc(&out, ':');
-            if (!vals[c]) buf_put(&out, "null", 4);
-            else if (json_is_number(vals[c])) buf_put(&out, raws[c], rawns[c]); /* exactly as sent */
-            else buf_json_value(&out, vals[c]);
-        }
-        buf_putc(&out, '}');
-    }
-    free(ht);
-    free(vals);
-    free(raws);
-    free(rawns);
-    blk.off[n] = out.len;
-release:
-    if (b) json_decref(b);
-    arena_end();
-    if (bad_json) { reply_bad_json(r, &jerr); return; }
-    if (notfound) { reply_problem(r, 404, "No such dataset."); return; }
-    if (nerr) {
-        free(out.p); free(blk.off); ds_unref(d);
-        json_t *e = json_object();
-        for (int i = 0; i < nerr && i < MAX_ERRS; i++) verr_add(e, errs[i].field, errs[i].msg);
-        reply_validation(r, e, nerr >= MAX_ERRS ? "Too many errors; only the first 100 are listed." : NULL);
-        return;
-    }
-    blk.data = out.p ? realloc(out.p, out.len + 1) : calloc(1, 1);
+    return d;
+}
+
+/* 400 with the gathered errors (at most BLOCK_MAX_ERRS listed) */
+static void patch_reply_errors(struct req *r, const struct perr *errs, int nerr)
+{
+    json_t *e = json_object();
+    for (int i = 0; i < nerr && i < BLOCK_MAX_ERRS; i++) verr_add(e, errs[i].field, errs[i].msg);
+    reply_validation(r, e, nerr >= BLOCK_MAX_ERRS ? "Too many errors; only the first 100 are listed." : NULL);
+}
+
+/* stores the block unless the dataset went or was completed meanwhile, and
+ * answers; takes the block and the reference to d */
+static void patch_store(struct req *r, struct account *a, struct dataset *d, struct block *blk)
+{
     pthread_mutex_lock(&a->mu);
     int gone = d->deleted, done = d->completed;
-    if (!gone && !done) ds_put_block(d, &blk);
+    if (!gone && !done) ds_put_block(d, blk);
     pthread_mutex_unlock(&a->mu);
     ds_unref(d);
     if (gone || done) {
-        free(blk.data); free(blk.off);
+        free(blk->data); free(blk->off);
         if (gone) reply_problem(r, 404, "No such dataset.");
         else {
             json_t *e = json_object();
@@ -490,6 +306,59 @@ release:
         return;
     }
     reply_empty(r, 204);
+}
+
+/* PATCH /Dataset/{name}/data, the full path (block.c) for every body. The
+ * body is parsed once with jansson inside a per-thread arena (no malloc per
+ * value); errors are gathered as plain C and turned into JSON only after the
+ * arena is released. */
+static void ds_patch_full(struct req *r, struct account *a, const char *name)
+{
+    struct perr errs[BLOCK_MAX_ERRS];
+    int nerr = 0, input = 0, completed = 0, bad_json = 0, notfound = 0;
+    struct dataset *d = NULL;
+    struct block blk = { 0 };
+    struct block_full f;
+
+    arena_begin();
+    if (!block_full_parse(&f, r->body, r->body_len)) { bad_json = 1; goto release; }
+    r->log_block = f.log_block;
+    r->log_records = f.log_records;
+    d = patch_dataset(a, name, &input, &completed);
+    if (!d) { notfound = 1; goto release; }
+    if (!input) perr_add(errs, &nerr, "name", "Records can only be uploaded to input datasets.");
+    else if (completed) perr_add(errs, &nerr, "name", "The dataset is completed; no more records can be uploaded.");
+    else block_full_check(&f, errs, &nerr);
+    /* validate and serialise (no lock: columns are immutable) */
+    if (!nerr) block_full_records(&f, d->cols, d->ncols, errs, &nerr, &blk);
+release:
+    block_full_free(&f);
+    arena_end();
+    if (bad_json) { reply_bad_json(r, &f.jerr); return; }
+    if (notfound) { reply_problem(r, 404, "No such dataset."); return; }
+    if (nerr) { ds_unref(d); patch_reply_errors(r, errs, nerr); return; }
+    patch_store(r, a, d, &blk);
+}
+
+/* PATCH /Dataset/{name}/data. A body the fast path (block.c) reads is a valid
+ * block, so the full path would have found no error before the dataset's
+ * checks, which pass here too: it is stored at once. Any other body, or a
+ * dataset that takes no records, goes the full path, as if the fast path had
+ * not run. */
+static void ds_patch(struct req *r, struct account *a, const char *name)
+{
+    if (!body_precheck(r, 1)) return;
+    int input, completed;
+    struct block blk = { 0 };
+    struct dataset *d = patch_dataset(a, name, &input, &completed);
+    if (d && input && !completed && block_fast(r->body, r->body_len, d->cols, d->ncols, &blk)) {
+        r->log_block = blk.number;
+        r->log_records = blk.n;
+        patch_store(r, a, d, &blk);
+        return;
+    }
+    if (d) ds_unref(d);
+    ds_patch_full(r, a, name);
 }
 
 static void ds_download(struct req *r, struct account *a, const char *name)

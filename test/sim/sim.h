@@ -61,7 +61,12 @@ void buf_json_value(struct buf *b, json_t *v); /* compact serialisation */
 /* raw JSON text (util.c): walk text jansson has accepted to find the exact
  * bytes of each value, so numbers are kept as the client wrote them */
 struct jraw_it { const char *p, *e; int first, ok; };
-const char *jraw_ws(const char *p, const char *e);
+/* the first byte at or after p that is not JSON whitespace (space, tab, LF, CR) */
+static inline const char *jraw_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
 const char *jraw_skip(const char *p, const char *e);   /* p at a value: first byte after it */
 void jraw_open(struct jraw_it *it, const char *v, size_t n); /* v: an object or array */
 int jraw_member(struct jraw_it *it, const char **k, size_t *kn, const char **v, size_t *vn);
@@ -193,6 +198,32 @@ void ds_unref(struct dataset *d);
 void ds_finish(struct dataset *d); /* builds cumulative index */
 void ds_put_block(struct dataset *d, struct block *b); /* lock held; takes b contents */
 void handle_dataset(struct req *r);
+
+/* ---------- PATCH bodies into blocks (block.c) ---------- */
+#define BLOCK_MAX_ERRS 100       /* a PATCH lists at most this many errors */
+struct perr { char field[256]; const char *msg; }; /* msg: a static string */
+void perr_add(struct perr *e, int *n, const char *field, const char *msg); /* counts past the limit */
+
+/* The full path, for every body: parse (jansson, inside the caller's arena),
+ * then, once the dataset is known to take records, check the body's shape
+ * and then its records against the columns. */
+struct block_full {
+    json_t *b, *recs;            /* the DOM; records (not owned) */
+    json_error_t jerr;           /* when the body is not JSON */
+    const char *recs_raw; size_t recs_rawn; /* the raw text of records */
+    size_t body_len;
+    int bn_ok; int64_t bnum;     /* blockNumber: an integer from 0 to 2^31-1 */
+    long log_block, log_records; /* for the request log; LONG_MIN = absent */
+};
+int block_full_parse(struct block_full *f, const char *body, size_t n); /* 0: not JSON (f->jerr) */
+void block_full_check(const struct block_full *f, struct perr *errs, int *nerr);
+void block_full_records(const struct block_full *f, const struct column *cols, int nc,
+                        struct perr *errs, int *nerr, struct block *blk); /* *blk filled when no error */
+void block_full_free(struct block_full *f);
+/* The fast path: one strict pass over a valid block. 1: *blk is exactly the
+ * block the full path would store (it accepts the body too, and logs
+ * blk->number and blk->n); 0: declined, nothing changed (run the full path). */
+int block_fast(const char *body, size_t n, const struct column *cols, int nc, struct block *blk);
 
 /* ---------- jobs + workflows (job.c, workflow.c) ---------- */
 typedef int (*wf_transform)(struct job *j);

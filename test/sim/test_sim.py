@@ -742,6 +742,89 @@ def number_validation_raw(s):
 
 
 @test
+def patch_strings_exact(s):
+    # a block of plain values is read in one pass (block.c's fast path), any
+    # other by jansson; both store the same text: escapes as buf_json_string
+    # writes them, raw UTF-8 as sent, numbers as sent
+    mkds(s, "px", {"name": 0, "qty": 1, "price": 2, "active": 3, "born": 4, "seen": 5})
+    fast = ('{"name":"a\\"b\\\\c\\nd\\re\\tf\\bg\\fh \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \x7f","qty":-0,"price":1E+2,'
+            '"active":true,"born":"2024-02-29","seen":"2024-05-01T10:20:30.123456789Z"}')
+    body0 = ' {"records" : [ %s ,\n{"seen":null, "qty":9223372036854775807}, {}],\t"blockNumber": 0 }\r\n' % fast
+    # \/, \u escapes (a pair, a control character) and an escaped key: jansson decodes them
+    body1 = ('{"blockNumber":1,"records":[{"name":"\\/ \\u00e9 \\u0001 \\ud83d\\ude00","\\u0071ty":1,'
+             '"born":"1950\\u002d01-02","price":-0.5e-3}]}')
+    for body in (body0, body1):
+        st, hd, j = s.call("PATCH", "/Dataset/px/data", body.encode("latin-1"))
+        eq(st, 204, "patch %r" % j)
+    eq(s.call("PUT", "/Dataset/px", {"recordCount": 4, "completed": True})[0], 204)
+    out = wait_job(s, run_job(s, "px echo", "Echo", {"Input": "px"})["name"])["outputDatasets"]["Output"]
+    st, hd, got = s.raw("GET", "/Dataset/%s/data?start=1&count=10" % out,
+                        headers={"Authorization": "Bearer " + s.token()})
+    eq(st, 200)
+    exp = ('[' + fast + ',{"name":null,"qty":9223372036854775807,"price":null,"active":null,"born":null,"seen":null},'
+           '{"name":null,"qty":null,"price":null,"active":null,"born":null,"seen":null},'
+           '{"name":"/ \xc3\xa9 \\u0001 \xf0\x9f\x98\x80","qty":1,"price":-0.5e-3,"active":null,"born":"1950-01-02",'
+           '"seen":null}]')
+    eq(got, exp.encode("latin-1"), "stored text")
+    lines = [l for l in s.log_lines() if l["method"] == "PATCH" and l["path"] == "/Dataset/px/data"]
+    eq(sorted((l["status"], l["block"], l["records"]) for l in lines), [(204, 0, 3), (204, 1, 1)])
+
+
+@test
+def patch_rejections_unchanged(s):
+    # what the one-pass reader declines gets jansson's and the checks' answers
+    mkds(s, "pr", {"name": 0, "qty": 1, "price": 2, "active": 3, "born": 4, "seen": 5})
+    bad_json = "The request body is not valid JSON."
+    see = "See the errors property for details."
+    B = lambda recs: '{"blockNumber":0,"records":[%s]}' % recs
+    cases = [
+        (B('{"qty":1,"qty":2}'), bad_json,
+         {"body": ["Invalid JSON at line 1 column 42: duplicate object key near '\"qty\"'"]}),
+        (B('{"qty":1,"q\\u0074y":2}'), bad_json,
+         {"body": ["Invalid JSON at line 1 column 47: duplicate object key near '\"q\\u0074y\"'"]}),
+        ('{"blockNumber":0,"records":[{}],"records":[{}]}', bad_json,
+         {"body": ["Invalid JSON at line 1 column 41: duplicate object key near '\"records\"'"]}),
+        (B('{"price":1e400}'), bad_json, {"body": ["Invalid JSON at line 1 column 42: real number overflow near '1e400'"]}),
+        (B('{"price":-1E+400}'), bad_json,
+         {"body": ["Invalid JSON at line 1 column 44: real number overflow near '-1E+400'"]}),
+        (B('{"name":"\\ud800"}'), bad_json,
+         {"body": ["Invalid JSON at line 1 column 44: invalid Unicode '\\uD800' near '\"\\ud800\"'"]}),
+        (B('{"name":"\xc0\xaf"}'), bad_json, {"body": ["Invalid JSON at line 1 column 37: unable to decode byte 0xc0 near '\"'"]}),
+        (B('{"name":"\xed\xa0\x80"}'), bad_json,
+         {"body": ["Invalid JSON at line 1 column 37: unable to decode byte 0xed near '\"'"]}),
+        (B('{"name":"a\x01"}'), bad_json, {"body": ["Invalid JSON at line 1 column 38: control character 0x1 near '\"a'"]}),
+        (B('{"name":"a\\u0000"}'), bad_json,
+         {"body": ["Invalid JSON at line 1 column 45: \\u0000 is not allowed without JSON_ALLOW_NUL near '\"a\\u0000\"'"]}),
+        (B('{"qty":01}'), bad_json, {"body": ["Invalid JSON at line 1 column 36: invalid token near '0'"]}),
+        (B('{}') + " x", bad_json, {"body": ["Invalid JSON at line 1 column 34: end of file expected near 'x'"]}),
+        (B('{"email":"x"}'), see, {"records[0].email": ["Unknown column."]}),
+        (B('{"qty":"1","active":1,"name":true}'), see,
+         {"records[0].qty": ["The value must be an integer (64-bit) or null."],
+          "records[0].active": ["The value must be true, false or null."],
+          "records[0].name": ["The value must be a string or null."]}),
+        (B(""), see, {"records": ["A block must hold between 1 and 1000 records."]}),
+        (B(",".join(["{}"] * 1001)), see, {"records": ["A block must hold between 1 and 1000 records."]}),
+    ]
+    for body, detail, errors in cases:
+        st, hd, j = s.call("PATCH", "/Dataset/pr/data", body.encode("latin-1"))
+        problem(st, hd, j, 400)
+        eq((j["detail"], j["errors"]), (detail, errors), body[:60])
+    # bad JSON is answered before the dataset is looked up
+    st, hd, j = s.call("PATCH", "/Dataset/nope/data", B('{"qty":1,"qty":2}'))
+    eq((st, list(j["errors"])), (400, ["body"]))
+    problem(*s.call("PATCH", "/Dataset/nope/data", B("{}")), 404)
+    eq(s.call("GET", "/Dataset/pr")[2]["recordCount"], 0, "rejected blocks leave no trace")
+    # a valid block, for a dataset that takes no records
+    eq(s.call("PATCH", "/Dataset/pr/data", B('{"qty":1}'))[0], 204)
+    eq(s.call("PUT", "/Dataset/pr", {"recordCount": 1, "completed": True})[0], 204)
+    st, hd, j = s.call("PATCH", "/Dataset/pr/data", B('{"qty":1}'))
+    eq((st, j["errors"]), (400, {"name": ["The dataset is completed; no more records can be uploaded."]}))
+    out = run_job(s, "pr echo", "Echo", {"Input": "pr"})["outputDatasets"]["Output"]
+    st, hd, j = s.call("PATCH", "/Dataset/%s/data" % out, '{"blockNumber":0,"records":[{"qty":1}]}')
+    eq((st, j["errors"]), (400, {"name": ["Records can only be uploaded to input datasets."]}))
+
+
+@test
 def workflow_deceased_check(s):
     names = ["Alice Smith", "Bob Jones", "Carol White", "Dan Brown", "Eve Black", None] + ["Person %d" % i for i in range(60)]
     mkds(s, "dc_in", {"name": 0, "ref": 1})

@@ -342,13 +342,7 @@ void arena_end(void)
 /* ---------- raw JSON text ----------
  * These walk JSON text that jansson has already accepted, to find the exact
  * bytes of each value (numbers are kept exactly as the client wrote them).
- * They stay inside [p, e) even on malformed input. */
-const char *jraw_ws(const char *p, const char *e)
-{
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
-    return p;
-}
-
+ * They stay inside [p, e) even on malformed input (jraw_ws is in sim.h). */
 /* p at a value: returns the first byte after it */
 const char *jraw_skip(const char *p, const char *e)
 {
