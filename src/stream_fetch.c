@@ -27,7 +27,6 @@
 PG_FUNCTION_INFO_V1(data8_fetch_output);
 PG_FUNCTION_INFO_V1(data8_fetch_output_json);
 
-
 typedef struct Fetch Fetch;
 typedef void (*RecordSink) (Fetch *f, D8RecordReader *record);
 

@@ -244,6 +244,16 @@ header_value(const char *line, size_t len, const char *name,
 	dst[n] = '\0';
 }
 
+/* Forgets what the headers of an answer said, before (another) one is read. */
+static void
+forget_headers(D8Slot *slot)
+{
+	slot->resp->content_type[0] = '\0';
+	slot->resp->retry_after = -1;
+	slot->gzip = false;
+	slot->bad_encoding = false;
+}
+
 static size_t
 read_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -252,13 +262,7 @@ read_header(char *data, size_t size, size_t nmemb, void *userdata)
 	char		value[64];
 
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
-	{
-		/* a status line: the headers of another answer (after a 100) begin */
-		slot->gzip = false;
-		slot->bad_encoding = false;
-		slot->resp->content_type[0] = '\0';
-		slot->resp->retry_after = -1;
-	}
+		forget_headers(slot);	/* a status line: another answer (after a 100) begins */
 	else if (header_is(data, n, "Content-Type"))
 		header_value(data, n, "Content-Type", slot->resp->content_type,
 					 sizeof(slot->resp->content_type));
@@ -304,15 +308,12 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 
 	resetStringInfo(&resp->body);
 	resp->status = 0;
-	resp->content_type[0] = '\0';
-	resp->retry_after = -1;
+	forget_headers(slot);
 	resp->timed_out = false;
 	resp->too_large = false;
 	resp->undecodable = false;
 	resp->error[0] = '\0';
 	slot->errbuf[0] = '\0';
-	slot->gzip = false;
-	slot->bad_encoding = false;
 
 	if (slot->headers)
 	{
@@ -400,7 +401,7 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	slot->inflight = pipe->nslots;
 	d8_window_sent(&pipe->window, slot->sent);
 	/* a backstop to CURLOPT_TIMEOUT, which a transfer curl parks escapes */
-	slot->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+	slot->deadline = TimestampTzPlusMilliseconds(slot->sent,
 												 (int64) d8_timeout_ms + d8_connect_timeout_ms + 1000);
 	resp->attempts++;
 }

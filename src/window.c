@@ -121,8 +121,6 @@ d8_window_success(D8Window *w, TimestampTz now)
 {
 	if (!w->adaptive)
 		return;
-	if (w->round_start == 0)
-		round_begin(w, now);
 	if (w->holding)
 	{
 		if (now < w->probe_after)
