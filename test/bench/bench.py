@@ -7,14 +7,17 @@ Run by run.sh inside a throwaway cluster, with /usr/bin/python3:
                          the pre-built block bodies for the wire limit
   bench.py run LATENCY   against the simulator at SIM_URL / SIM_PID: the
                          extension, the serial client and the wire limit
-                         (and at 0 ms the 100,000-row memory run and
-                         cleanse_table on both sizes)
+                         (and at 0 ms the PostgreSQL floor of the fetch,
+                         the 100,000-row memory run and cleanse_table on
+                         both sizes)
   bench.py window LATENCY LIMIT
                          the request window: upload + Echo job + fetch by
                          the extension with data8.parallel_requests = auto
                          and fixed 4, 8, 16, 32 (under a --max-concurrent
                          LIMIT: auto, 4 and LIMIT, on a table repeated to
-                         last some seconds); LIMIT 0 is none
+                         last some seconds); LIMIT 0 is none.  The list of
+                         settings is run BENCH_WINDOW_RUNS times (default
+                         3), interleaved; the report uses the median run
   bench.py report        the tables, ratios and PASS/MISS lines
 Results go to $BENCH_WORK/results-<latency>.json and window-<latency>-<limit>.json.
 """
@@ -33,7 +36,9 @@ import serial_client  # noqa: E402
 
 WORK = os.environ["BENCH_WORK"]
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
-SMALL = int(os.environ.get("BENCH_SMALL_ROWS", "100000"))
+# the memory comparison's small size (bench_small is bench's first SMALL
+# rows, so never more than ROWS)
+SMALL = min(int(os.environ.get("BENCH_SMALL_ROWS", "100000")), ROWS)
 PARALLEL = int(os.environ.get("BENCH_PARALLEL", "8"))
 BLOCKS_DIR = os.path.join(WORK, "blocks")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -54,6 +59,10 @@ WINDOW_LATENCIES = (0, 20, 50, 100)
 # under the rate limit the table is repeated to hold at least this many rows,
 # so that the run lasts well past its first second
 LIMIT_MIN_ROWS = int(os.environ.get("BENCH_LIMIT_ROWS", "1000000"))
+# each window setting is run this many times, interleaved (auto, 4, 8, ...,
+# auto, 4, 8, ...); the report takes the median run
+WINDOW_RUNS = int(os.environ.get("BENCH_WINDOW_RUNS", "3"))
+FLOOR_RUNS = 3                  # runs of the PostgreSQL floor of the 0 ms fetch
 
 
 def log(msg):
@@ -449,6 +458,40 @@ def run_wire(tries=3):
     return res
 
 
+def run_floor(tries=FLOOR_RUNS):
+    """The PostgreSQL floor of the extension's fetch, no network:
+    CREATE TABLE .. AS SELECT * FROM a set-returning SQL function over bench.
+
+    PostgreSQL materialises any set-returning function in FROM into a
+    tuplestore (ExecMakeTableFunctionResult), as it does fetch_output's
+    rows, and CTAS then inserts them; curl --parallel does neither.  The
+    SET clause keeps the planner from inlining the function (an inlined
+    one would be a plain scan of bench).  One fresh session; run `tries`
+    times, the median kept and all times printed."""
+    _, sim_pid, _, _ = sim_env()
+    conn = connect(True)
+    cur = conn.cursor()
+    cur.execute("CREATE FUNCTION pg_temp.rows_of_bench() RETURNS SETOF bench LANGUAGE sql"
+                " SET search_path = public AS 'SELECT * FROM bench'")
+    cur.execute("SELECT pg_backend_pid()")
+    pid = cur.fetchone()[0]
+    rs = []
+    for _ in range(tries):
+        with Phase(sim_pid, pid) as ph:
+            cur.execute("CREATE TABLE floor_back AS SELECT * FROM pg_temp.rows_of_bench()")
+            records = cur.rowcount
+        rs.append(ph.result(records if records == ROWS else None, 0))
+        cur.execute("DROP TABLE floor_back")
+    conn.close()
+    all_seconds = [r["seconds"] for r in rs]
+    rs.sort(key=lambda r: r["seconds"])
+    res = dict(rs[len(rs) // 2])
+    res["all_seconds"] = all_seconds
+    if any(r["records"] is None for r in rs):
+        res["records"] = None
+    return res
+
+
 def run(latency):
     res = {"latency": latency}
     log("extension (%d rows, parallel_requests %d)%s"
@@ -459,6 +502,9 @@ def run(latency):
     log("wire limit (curl --parallel-max %d)" % PARALLEL)
     res["wire"] = run_wire()
     if latency == 0:
+        log("PostgreSQL floor of the fetch: CTAS from a SQL set-returning function, %d runs"
+            % FLOOR_RUNS)
+        res["floor"] = run_floor()
         log("memory run: extension with %d rows, after a cluster restart" % SMALL)
         res["extension_small"] = run_extension("bench_small", "m", SMALL, restart=True)
         for key, table, rows in (("cleanse", "bench_c", ROWS),
@@ -577,11 +623,17 @@ def run_window(latency, limit):
     rows = ROWS * repeat
     source = ("SELECT b.* FROM bench b, generate_series(1, %d)" % repeat
               if repeat > 1 else "SELECT * FROM bench")
-    res = {"latency": latency, "limit": limit, "rows": rows, "runs": []}
-    for i, setting in enumerate(settings):
-        log("window: %d ms%s, parallel_requests = %s, %d rows"
-            % (latency, ", --max-concurrent %d" % limit if limit else "", setting, rows))
-        res["runs"].append(run_window_one(setting, source, "w%d_%d_%d" % (latency, limit, i), rows))
+    res = {"latency": latency, "limit": limit, "rows": rows, "repeats": WINDOW_RUNS, "runs": []}
+    # interleaved (auto, 4, 8, ..., auto, 4, 8, ...), so that a slow spell of
+    # the machine falls on every setting rather than on one
+    for k in range(WINDOW_RUNS):
+        for i, setting in enumerate(settings):
+            log("window: %d ms%s, parallel_requests = %s, %d rows, run %d of %d"
+                % (latency, ", --max-concurrent %d" % limit if limit else "", setting, rows,
+                   k + 1, WINDOW_RUNS))
+            r = run_window_one(setting, source, "w%d_%d_%d_%d" % (latency, limit, k, i), rows)
+            r["run"] = k + 1
+            res["runs"].append(r)
     with open(os.path.join(WORK, "window-%d-%d.json" % (latency, limit)), "w") as f:
         json.dump(res, f, indent=1)
 
@@ -591,9 +643,32 @@ def rate_after_first_second(p):
     return p["later_ok_records"] / (p["seconds"] - 1.0) if p["seconds"] > 1.0 else 0.0
 
 
+def median(values):
+    """The middle of the values (with an even count, the upper of the two
+    middle ones: always a value that was measured)."""
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def median_run(runs, phase):
+    """The run whose `phase` took the median seconds."""
+    runs = sorted(runs, key=lambda r: r[phase]["seconds"])
+    return runs[len(runs) // 2]
+
+
+def later_429_share(p):
+    """The share of a phase's requests after its first second that got a 429."""
+    return p["later_rejected"] / p["later_requests"] if p["later_requests"] else 0.0
+
+
 def window_report(results):
-    """The request-window table and its targets; returns the targets missed."""
-    W = 100
+    """The request-window table and its targets; returns the targets missed.
+
+    Each setting was run several times (interleaved); the table shows the
+    median run of each phase (by seconds) and the range of all runs, and
+    every target is judged on the median: the median run's seconds, or for
+    the rate-limited targets the median of the per-run values."""
+    W = 105
     wins = []
     for lat in WINDOW_LATENCIES:
         for path in sorted(os.listdir(WORK)):
@@ -602,25 +677,44 @@ def window_report(results):
                     wins.append(json.load(f))
     if not wins:
         return 0
+    for w in wins:
+        w["by_setting"] = {}
+        for r in w["runs"]:
+            w["by_setting"].setdefault(r["setting"], []).append(r)
+    n_runs = max(len(rs) for w in wins for rs in w["by_setting"].values())
+
+    def secs(runs, phase):
+        """'median (min-max)' of the phase's seconds over the runs."""
+        s = [r[phase]["seconds"] for r in runs]
+        if len(s) == 1:
+            return "%.2f" % s[0]
+        return "%.2f (%.2f-%.2f)" % (median(s), min(s), max(s))
+
     print()
     print("The request window: data8.parallel_requests = auto beside fixed windows"
           " (upload + Echo job + fetch, fresh session each)")
     print("-" * W)
-    print("%-16s %-8s %9s %11s %7s %6s %9s %11s %6s" % (
+    print("%-15s %-7s %19s %10s %6s %5s %19s %10s %5s" % (
         "simulator", "setting", "upload s", "rows/s", "window", "429s", "fetch s", "rows/s", "429s"))
     for w in wins:
         label = "%d ms%s" % (w["latency"], ", limit %d" % w["limit"] if w["limit"] else "")
-        for r in w["runs"]:
-            u, f = r["upload"], r["fetch"]
-            print("%-16s %-8s %9.2f %11s %7s %6d %9.2f %11s %6d" % (
-                label, r["setting"], u["seconds"], fmt_int(rate(u)), u["window"], u["rejected"],
-                f["seconds"], fmt_int(rate(f)), f["rejected"]))
+        for setting, runs in w["by_setting"].items():
+            u = median_run(runs, "upload")["upload"]
+            f = median_run(runs, "fetch")["fetch"]
+            print("%-15s %-7s %19s %10s %6s %5d %19s %10s %5d" % (
+                label, setting, secs(runs, "upload"), fmt_int(rate(u)), u["window"], u["rejected"],
+                secs(runs, "fetch"), fmt_int(rate(f)), f["rejected"]))
         print("-" * W)
-    print("window: the largest number of blocks the upload's window kept in flight"
-          " (upload_summary.window_size).")
-    print("auto's last progress NOTICEs (data8.progress = on):")
+    print("upload s, fetch s: the median of %d runs per setting (interleaved: auto, 4, 8, ..., auto,"
+          " 4, 8, ...;" % n_runs)
+    print("fresh session and datasets each) and in brackets the range of all runs; rows/s, window"
+          " and 429s are")
+    print("those of the median run. window: the largest number of blocks the upload's window kept"
+          " in flight")
+    print("(upload_summary.window_size). Every target below is judged on the median.")
+    print("auto's last progress NOTICEs (data8.progress = on), first auto run:")
     for w in wins:
-        for n in w["runs"][0]["notices"]:
+        for n in w["by_setting"]["auto"][0]["notices"]:
             print("  %d ms%s: %s" % (w["latency"], ", limit %d" % w["limit"] if w["limit"] else "", n))
     rate_limited = [w for w in wins if w["limit"]]
     if rate_limited:
@@ -628,9 +722,10 @@ def window_report(results):
               " first second; fixed windows" % fmt_int(rate_limited[0]["rows"]))
         print("above the limit are not run (each round of theirs gets 429s). Under the limit, throughput is"
               " compared after the")
-        print("first second: the rows of the requests answered after it, over the time after it.")
+        print("first second: the rows of the requests answered after it, over the time after it"
+              " (the median of the runs').")
     print()
-    print("Request-window targets")
+    print("Request-window targets (medians of %d runs)" % n_runs)
     print("-" * W)
     misses = 0
 
@@ -639,36 +734,47 @@ def window_report(results):
         misses += 0 if ok else 1
         print("%-60s %9s   target %-9s %s" % (label, value, target, "PASS" if ok else "MISS"))
 
+    def info(label, value):
+        print("%-60s %9s   (information, no target)" % (label, value))
+
     by_lat = {r["latency"]: r for r in results}
     for w in wins:
-        runs = {r["setting"]: r for r in w["runs"]}
-        auto = runs["auto"]
+        runs = w["by_setting"]
         for phase in ("upload", "fetch"):
+            auto = median_run(runs["auto"], phase)[phase]
             if not w["limit"]:
-                best = min(runs[str(n)][phase]["seconds"] for n in WINDOW_FIXED)
-                x = auto[phase]["seconds"] / best
+                best = min(median_run(runs[str(n)], phase)[phase]["seconds"] for n in WINDOW_FIXED)
+                x = auto["seconds"] / best
                 line("%d ms %-6s auto time / best fixed window's" % (w["latency"], phase),
                      "%.2fx" % x, "<= %.1fx" % AUTO_BEST_X, x <= AUTO_BEST_X)
                 if w["latency"] == 20 and 20 in by_lat:
                     ser = rate(by_lat[20]["serial"][phase])
-                    x = rate(auto[phase]) / ser if ser else 0
+                    x = rate(auto) / ser if ser else 0
                     line("20 ms %-6s auto / serial client (rows/s)" % phase, "%.1fx" % x,
                          ">= %gx" % AUTO_SERIAL_X, x >= AUTO_SERIAL_X)
                 if w["latency"] == 0 and phase == "fetch" and 0 in by_lat:
-                    wire = rate(by_lat[0]["wire"]["fetch"])
-                    x = wire / rate(auto["fetch"]) if rate(auto["fetch"]) else 0
+                    wire_p = by_lat[0]["wire"]["fetch"]
+                    wire = rate(wire_p)
+                    x = wire / rate(auto) if rate(auto) else 0
                     line("0 ms fetch  curl --parallel / auto (rows/s)", "%.2fx" % x,
                          "<= %.1fx" % FETCH_WIRE_X, x <= FETCH_WIRE_X)
+                    fl = by_lat[0].get("floor")
+                    if fl and fl["records"] and wire_p["records"]:
+                        curl_s = wire_p["seconds"]
+                        info("0 ms fetch: PostgreSQL floor / curl --parallel",
+                             "%.2fx" % (fl["seconds"] / curl_s))
+                        info("0 ms fetch: auto minus floor / curl",
+                             "%.2fx" % ((auto["seconds"] - fl["seconds"]) / curl_s))
             else:
-                p = auto[phase]
-                share = p["later_rejected"] / p["later_requests"] if p["later_requests"] else 0
+                shares = [later_429_share(r[phase]) for r in runs["auto"]]
+                share = median(shares)
                 line("%d ms limit %d %-6s auto: 429s after the first second"
                      % (w["latency"], w["limit"], phase),
                      "%.1f%%" % (100 * share), "< %g%%" % (100 * LIMIT_429_SHARE),
                      share < LIMIT_429_SHARE)
-                ref = runs[str(w["limit"])][phase]
-                x = rate_after_first_second(ref) / rate_after_first_second(p) \
-                    if rate_after_first_second(p) else 0
+                ref = median([rate_after_first_second(r[phase]) for r in runs[str(w["limit"])]])
+                mine = median([rate_after_first_second(r[phase]) for r in runs["auto"]])
+                x = ref / mine if mine else 0
                 line("%d ms limit %d %-6s fixed %d (the limit) / auto, after 1 s"
                      % (w["latency"], w["limit"], phase, w["limit"]),
                      "%.2fx" % x, "<= %.2fx" % LIMIT_X, x <= LIMIT_X)
@@ -710,22 +816,31 @@ def report():
         "client CPU", "rows ok")
     print(hdr)
     print("-" * W)
-    names = (("extension", "extension"), ("serial", "serial"), ("wire", "wire limit"))
+    names = (("extension", "extension"), ("serial", "serial"), ("wire", "wire limit"),
+             ("floor", "PG floor"))
     for r in results:
         for phase in ("upload", "fetch"):
             for key, label in names:
-                p = r[key][phase]
-                ok = r[key].get("rows_match")
-                ok = "-" if ok is None else ("yes" if ok else "NO")
+                if key == "floor":
+                    if phase != "fetch" or "floor" not in r:
+                        continue
+                    p = r["floor"]
+                    ok = ("no network, runs %s s" % "/".join("%.2f" % x for x in p["all_seconds"])
+                          if p["records"] else "NO")
+                else:
+                    p = r[key][phase]
+                    ok = r[key].get("rows_match")
+                    ok = "-" if ok is None else ("yes" if ok else "NO")
                 if key == "wire":
                     ok = ("all %s, runs %s s" % ("204" if phase == "upload" else "200",
                                                  "/".join("%.2f" % x for x in p["all_seconds"]))
                           if p["records"] else "NO")
-                print("%-8s %-8s %-11s %9.2f %11s %8.0f %8.2fs %11s %10s  %s" % (
+                print("%-8s %-8s %-11s %9.2f %11s %8s %8.2fs %11s %10s  %s" % (
                     "%d ms" % r["latency"], phase, label, p["seconds"], fmt_int(rate(p)),
-                    p["requests"] / p["seconds"], p["sim_cpu"],
+                    "%.0f" % (p["requests"] / p["seconds"]) if p["requests"] else "-",
+                    p["sim_cpu"],
                     "-" if p["backend_cpu"] is None else "%.2fs" % p["backend_cpu"],
-                    "-" if key == "extension" else "%.2fs" % p["client_cpu"], ok))
+                    "-" if key in ("extension", "floor") else "%.2fs" % p["client_cpu"], ok))
         print("-" * W)
     print("sim CPU: the simulator's utime+stime during the phase; backend CPU: the PostgreSQL backend"
           " of the session;")
@@ -733,6 +848,13 @@ def report():
           " backend is the client.")
     print("req/s: blocks (upload) or pages (fetch) per second. wire limit: the median of 3 curl runs"
           " (all runs' seconds at the right).")
+    if any("floor" in r for r in results):
+        print("PG floor: the PostgreSQL floor of the extension's fetch, no network: CREATE TABLE .."
+              " AS SELECT * FROM")
+        print("pg_temp.rows_of_bench(), a SQL function (SETOF bench, not inlined) that PostgreSQL"
+              " materialises like")
+        print("fetch_output before CTAS inserts the rows; the median of %d runs. See the request-window"
+              " targets." % FLOOR_RUNS)
 
     print()
     print("Targets")

@@ -6,14 +6,19 @@
 # client, and curl --parallel with pre-built bodies (the wire limit) -- at
 # 0 ms and at 20 ms of added latency, then the request window (auto beside
 # fixed 4, 8, 16, 32) at 0, 20, 50 and 100 ms and at 20 ms under a rate
-# limit (--max-concurrent BENCH_LIMIT, default 6); at 0 ms also measures backend memory
-# (fresh sessions after a cluster restart) and CALL data8.cleanse_table() on
-# a copy of the table; prints a side-by-side table with PASS/MISS against
-# the targets.  Exits 0 whatever the figures (non-zero
-# only when something failed to run).  See test/bench/README.md.
+# limit (--max-concurrent BENCH_LIMIT, default 6), each setting run
+# BENCH_WINDOW_RUNS times (default 3, interleaved; the report takes the
+# median run and shows the range); at 0 ms also measures the PostgreSQL
+# floor of the fetch (CTAS from a set-returning SQL function, no network),
+# backend memory (fresh sessions after a cluster restart) and CALL
+# data8.cleanse_table() on a copy of the table; prints a side-by-side table
+# with PASS/MISS against the targets.  Exits 0 whatever the figures
+# (non-zero only when something failed to run).  See test/bench/README.md.
+# About 15-20 minutes for 1,000,000 rows on 2 cores.
 #
-#   BENCH_ROWS=100000 make bench      # a quick run
+#   BENCH_ROWS=100000 BENCH_LIMIT_ROWS=100000 make bench   # a quick run
 #   BENCH_PARALLEL=16 make bench      # requests in flight (default 8)
+#   BENCH_WINDOW_RUNS=1 make bench    # one run per window setting
 set -euo pipefail
 SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$SELF")/../.."
@@ -21,6 +26,7 @@ cd "$(dirname "$SELF")/../.."
 PY=/usr/bin/python3		# Debian's: it has psycopg2 and requests
 export BENCH_ROWS="${BENCH_ROWS:-1000000}"
 export BENCH_PARALLEL="${BENCH_PARALLEL:-8}"
+export BENCH_WINDOW_RUNS="${BENCH_WINDOW_RUNS:-3}"	# runs of each window setting
 # The 0 ms run: the simulator's pool serves every connection, and a
 # keep-alive connection stays on the thread that accepted it; a pool larger
 # than the requests in flight keeps busy connections off a shared thread.
@@ -39,7 +45,7 @@ if [ "${1:-}" != "--inside" ]; then
 	BENCH_WORK=$(mktemp -d /tmp/data8-bench.XXXXXX)
 	export BENCH_WORK
 	trap 'rm -rf "$BENCH_WORK"' EXIT
-	echo "== data8 benchmark: $BENCH_ROWS rows, $BENCH_PARALLEL requests in flight (work dir $BENCH_WORK)" >&2
+	echo "== data8 benchmark: $BENCH_ROWS rows, $BENCH_PARALLEL requests in flight, $BENCH_WINDOW_RUNS runs per window setting (work dir $BENCH_WORK)" >&2
 	pg_virtualenv -t -v 15 -o shared_buffers=128MB bash "$SELF" --inside
 	exit 0
 fi
@@ -71,7 +77,8 @@ for latency in 0 20; do
 done
 
 # The request window: auto beside fixed windows at each latency, and under
-# a rate limit of BENCH_LIMIT requests in flight at 20 ms.
+# a rate limit of BENCH_LIMIT requests in flight at 20 ms; bench.py runs the
+# list of settings BENCH_WINDOW_RUNS times, interleaved.
 BENCH_LIMIT="${BENCH_LIMIT:-6}"
 for cfg in 0:0 20:0 50:0 100:0 "20:$BENCH_LIMIT"; do
 	latency=${cfg%%:*} limit=${cfg#*:}
