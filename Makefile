@@ -21,8 +21,19 @@ PG_CPPFLAGS = -DDATA8_VERSION=\"$(EXTVERSION)\" -Isrc -Wall -Wextra -Werror \
               -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  = -lcurl -ljansson -ldeflate
 
+EXTRA_CLEAN += src/depend.mk
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Which headers each object (and LLVM bitcode file) includes, so that a
+# changed struct rebuilds every file that uses it: Debian's PGXS has no
+# autodepend.  Remade when a source or header changes.
+src/depend.mk: $(wildcard src/*.c src/*.h)
+	$(CC) $(CPPFLAGS) -MM $(wildcard src/*.c) | sed 's|^\([a-z_0-9]*\)\.o:|src/\1.o src/\1.bc:|' > $@
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+-include src/depend.mk
+endif
 
 # The install script is assembled from one file per concern, in name order.
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))

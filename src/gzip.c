@@ -23,12 +23,13 @@
 static struct libdeflate_decompressor *decompressor = NULL;
 
 /*
- * Replaces the gzip data in body with what it decodes to, in the memory
- * context that holds body, if that is at most limit bytes; on any failure
- * body is left as it was.
+ * Replaces the gzip data in body with what it decodes to, if that is at
+ * most limit bytes; on any failure body is left as it was.  The output goes
+ * to spare's buffer when there is a spare (grown to fit), which then takes
+ * body's old one; otherwise to new memory in the context that holds body.
  */
 D8GunzipResult
-d8_gunzip(StringInfo body, size_t limit)
+d8_gunzip(StringInfo body, StringInfo spare, size_t limit)
 {
 	const unsigned char *in = (const unsigned char *) body->data;
 	size_t		inlen = body->len;
@@ -55,18 +56,38 @@ d8_gunzip(StringInfo body, size_t limit)
 					 errmsg("out of memory"),
 					 errdetail("Could not make a gzip decompressor.")));
 	}
-	out = MemoryContextAllocHuge(GetMemoryChunkContext(body->data), size + 1);
+	if (spare != NULL && (spare->data == NULL || (size_t) spare->maxlen < size + 1))
+	{
+		if (spare->data != NULL)
+			pfree(spare->data);
+		spare->data = MemoryContextAllocHuge(GetMemoryChunkContext(body->data), size + 1);
+		spare->maxlen = (int) size + 1;
+	}
+	out = spare ? spare->data : MemoryContextAllocHuge(GetMemoryChunkContext(body->data), size + 1);
 	rc = libdeflate_gzip_decompress_ex(decompressor, in, inlen, out, size, &used, &got);
 	if (rc != LIBDEFLATE_SUCCESS || used != inlen || got != size)
 	{
-		pfree(out);
+		if (spare == NULL)
+			pfree(out);
 		return D8_GUNZIP_CORRUPT;
 	}
 	out[size] = '\0';
-	pfree(body->data);
+	if (spare != NULL)
+	{
+		int			maxlen = spare->maxlen;
+
+		spare->data = body->data;
+		spare->maxlen = body->maxlen;
+		spare->len = 0;
+		body->maxlen = maxlen;
+	}
+	else
+	{
+		pfree(body->data);
+		body->maxlen = (int) size + 1;
+	}
 	body->data = out;
 	body->len = (int) size;
-	body->maxlen = (int) size + 1;
 	body->cursor = 0;
 	return D8_GUNZIP_OK;
 }

@@ -18,6 +18,6 @@ typedef enum D8GunzipResult
 	D8_GUNZIP_TOO_LARGE			/* it would be over the size limit */
 } D8GunzipResult;
 
-extern D8GunzipResult d8_gunzip(StringInfo body, size_t limit);
+extern D8GunzipResult d8_gunzip(StringInfo body, StringInfo spare, size_t limit);
 
 #endif							/* DATA8_GZIP_H */

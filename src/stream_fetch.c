@@ -33,7 +33,7 @@ typedef void (*RecordSink) (Fetch *f, D8RecordReader *record);
 /* One page in flight or waiting to be emitted. */
 typedef struct FetchPage
 {
-	MemoryContext cxt;			/* holds its answer; reset once emitted */
+	MemoryContext cxt;			/* holds its request; reset once emitted */
 	D8Request	req;
 	D8Response	resp;
 	int64		start;
@@ -221,8 +221,11 @@ fetch_pages(Fetch *f, int64 total)
 
 	f->pipe = pipe;
 	for (i = 0; i < window; i++)
+	{
 		ring[i].cxt = AllocSetContextCreate(CurrentMemoryContext, "data8 fetch page",
 											ALLOCSET_DEFAULT_SIZES);
+		d8_response_init(&ring[i].resp);	/* its answers' buffers, reused */
+	}
 	errcb.callback = fetch_error_context;
 	errcb.arg = f;
 	errcb.previous = error_context_stack;
@@ -250,7 +253,7 @@ fetch_pages(Fetch *f, int64 total)
 			p->req.path = psprintf("%s?start=" INT64_FORMAT "&count=%d", base, p->start, p->count);
 			p->req.object = f->object;
 			p->req.body = NULL;
-			p->req.flags = D8_IDEMPOTENT;
+			p->req.flags = D8_IDEMPOTENT | D8_REUSE_BUFFERS;
 			d8_pipeline_submit(pipe, &p->req, &p->resp, page_done, p);
 			MemoryContextSwitchTo(old);
 			next_submit++;
@@ -264,6 +267,15 @@ fetch_pages(Fetch *f, int64 total)
 	peak = d8_pipeline_peak_window(pipe);
 	d8_pipeline_end(pipe);
 	f->pipe = NULL;
+	for (i = 0; i < window; i++)
+	{
+		pfree(ring[i].resp.body.data);
+		if (ring[i].resp.spare.data)
+			pfree(ring[i].resp.spare.data);
+		MemoryContextDelete(ring[i].cxt);
+	}
+	pfree(ring);
+	MemoryContextDelete(parse_cxt);
 	error_context_stack = errcb.previous;
 	d8_progress_done(&f->progress, f->records, f->pages, peak);
 }
