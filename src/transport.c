@@ -35,7 +35,7 @@ typedef struct D8Slot
 	bool		auth_retried;
 	TimestampTz deadline;		/* the attempt fails if not done by then */
 	TimestampTz sent;			/* when the attempt started */
-	int			inflight;		/* slots in use then, itself included */
+	int			inflight;		/* attempts in flight then, itself included */
 	uint64		auth_generation;	/* of the credentials it was sent with */
 	bool		gzip;			/* the answer is Content-Encoding: gzip */
 	bool		bad_encoding;	/* ... or an encoding that was not asked for */
@@ -398,7 +398,9 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	slot->in_multi = true;
 	slot->start_after = 0;
 	slot->sent = GetCurrentTimestamp();
-	slot->inflight = pipe->nslots;
+	slot->inflight = 0;
+	for (int i = 0; i < D8_MAX_PARALLEL; i++)
+		slot->inflight += pipe->slots[i].in_multi;	/* not those waiting */
 	d8_window_sent(&pipe->window, slot->sent);
 	/* a backstop to CURLOPT_TIMEOUT, which a transfer curl parks escapes */
 	slot->deadline = TimestampTzPlusMilliseconds(slot->sent,
