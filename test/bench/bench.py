@@ -10,14 +10,18 @@ Run by run.sh inside a throwaway cluster, with /usr/bin/python3:
                          (and at 0 ms the PostgreSQL floor of the fetch,
                          the 100,000-row memory run and cleanse_table on
                          both sizes)
-  bench.py window LATENCY LIMIT
-                         the request window: upload + Echo job + fetch by
-                         the extension with data8.parallel_requests = auto
-                         and fixed 4, 8, 16, 32 (under a --max-concurrent
-                         LIMIT: auto, 4 and LIMIT, on a table repeated to
-                         last some seconds); LIMIT 0 is none.  The list of
-                         settings is run BENCH_WINDOW_RUNS times (default
-                         3), interleaved; the report uses the median run
+  bench.py window-settings LIMIT
+                         the request-window settings, in order: auto and
+                         fixed 4, 8, 16, 32 (under a --max-concurrent
+                         LIMIT: auto, 4 and LIMIT); LIMIT 0 is none
+  bench.py window LATENCY LIMIT RUN SETTING
+                         one run of the request window: upload + Echo job
+                         + fetch by the extension with
+                         data8.parallel_requests = SETTING (under a limit
+                         on a table repeated to last some seconds), against
+                         a simulator started for it alone; run.sh runs the
+                         settings BENCH_WINDOW_RUNS times (default 3),
+                         interleaved, and the report uses the median run
   bench.py report        the tables, ratios and PASS/MISS lines
 Results go to $BENCH_WORK/results-<latency>.json and window-<latency>-<limit>.json.
 """
@@ -613,28 +617,38 @@ def run_window_one(setting, source, tag, rows):
     return res
 
 
-def run_window(latency, limit):
+def window_settings(limit):
+    """The settings of a request-window configuration, in the order they run."""
     if limit:
-        repeat = max(1, -(-LIMIT_MIN_ROWS // ROWS))
-        settings = ["auto"] + sorted({4, limit})
-    else:
-        repeat = 1
-        settings = ["auto"] + list(WINDOW_FIXED)
+        return ["auto"] + [str(n) for n in sorted({4, limit})]
+    return ["auto"] + [str(n) for n in WINDOW_FIXED]
+
+
+def run_window(latency, limit, run, setting):
+    """One run of one setting, against a simulator started for it alone (by
+    run.sh: the simulator keeps every dataset in memory, and one holding the
+    earlier runs' several GB made a 0 ms fetch 25% slower); appended to
+    window-LATENCY-LIMIT.json.  run.sh runs the list of settings
+    BENCH_WINDOW_RUNS times, interleaved (auto, 4, 8, ..., auto, 4, 8, ...),
+    so that a slow spell of the machine falls on every setting rather than
+    on one."""
+    repeat = max(1, -(-LIMIT_MIN_ROWS // ROWS)) if limit else 1
     rows = ROWS * repeat
     source = ("SELECT b.* FROM bench b, generate_series(1, %d)" % repeat
               if repeat > 1 else "SELECT * FROM bench")
-    res = {"latency": latency, "limit": limit, "rows": rows, "repeats": WINDOW_RUNS, "runs": []}
-    # interleaved (auto, 4, 8, ..., auto, 4, 8, ...), so that a slow spell of
-    # the machine falls on every setting rather than on one
-    for k in range(WINDOW_RUNS):
-        for i, setting in enumerate(settings):
-            log("window: %d ms%s, parallel_requests = %s, %d rows, run %d of %d"
-                % (latency, ", --max-concurrent %d" % limit if limit else "", setting, rows,
-                   k + 1, WINDOW_RUNS))
-            r = run_window_one(setting, source, "w%d_%d_%d_%d" % (latency, limit, k, i), rows)
-            r["run"] = k + 1
-            res["runs"].append(r)
-    with open(os.path.join(WORK, "window-%d-%d.json" % (latency, limit)), "w") as f:
+    path = os.path.join(WORK, "window-%d-%d.json" % (latency, limit))
+    if os.path.exists(path):
+        with open(path) as f:
+            res = json.load(f)
+    else:
+        res = {"latency": latency, "limit": limit, "rows": rows, "repeats": WINDOW_RUNS, "runs": []}
+    log("window: %d ms%s, parallel_requests = %s, %d rows, run %d of %d"
+        % (latency, ", --max-concurrent %d" % limit if limit else "", setting, rows,
+           run, WINDOW_RUNS))
+    r = run_window_one(setting, source, "w%d_%d_%d_%s" % (latency, limit, run, setting), rows)
+    r["run"] = run
+    res["runs"].append(r)
+    with open(path, "w") as f:
         json.dump(res, f, indent=1)
 
 
@@ -990,9 +1004,12 @@ if __name__ == "__main__":
         setup()
     elif cmd == "run":
         run(int(sys.argv[2]))
+    elif cmd == "window-settings":
+        print(" ".join(window_settings(int(sys.argv[2]))))
     elif cmd == "window":
-        run_window(int(sys.argv[2]), int(sys.argv[3]))
+        run_window(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     elif cmd == "report":
         report()
     else:
-        sys.exit("usage: bench.py setup | run LATENCY | window LATENCY LIMIT | report")
+        sys.exit("usage: bench.py setup | run LATENCY | window-settings LIMIT"
+                 " | window LATENCY LIMIT RUN SETTING | report")
