@@ -64,6 +64,19 @@ SELECT u, id FROM data8.fetch_output(:'out') AS f(u uuid, id int) WHERE u IS NOT
 -- fetch_output_json keeps dataset order
 SELECT r->>'id' AS id, r ? 'vc' AS has_vc FROM data8.fetch_output_json(:'out') r;
 
+-- numerics come back with the value and scale they went with: up to 18
+-- digits by the fast path (PostgreSQL 15 on), beyond by numeric_in
+CREATE TABLE nums (id integer, n numeric);
+INSERT INTO nums VALUES (1, 0), (2, 0.0), (3, -0.50), (4, 1.10), (5, 100),
+    (6, 123456789012345678), (7, -999999999999999999), (8, 1234567890123456789),
+    (9, 0.000000000000000001), (10, 12.345678901234567800), (11, -1),
+    (12, 1e-20), (13, 99999999.9999999999), (14, -0.000001), (15, NULL);
+SELECT records FROM data8.upload_dataset('st_nums', 'SELECT * FROM nums ORDER BY id');
+SELECT echo('st_nums') AS out \gset
+SELECT id, f.n, f.n::text = n.n::text AS same_text,
+       numeric_send(f.n) = numeric_send(n.n) AS same_binary
+  FROM data8.fetch_output(:'out', NULL::nums) f JOIN nums n USING (id) ORDER BY id;
+
 -- 0 rows, exactly 1,000 and 1,001: the block boundaries the service saw
 SELECT dataset, records, blocks FROM data8.upload_dataset('st_zero', 'SELECT 1 AS x WHERE false');
 SELECT record_count, completed FROM data8.dataset('st_zero');

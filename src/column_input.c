@@ -9,6 +9,7 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 #include "column_input.h"
@@ -64,11 +65,46 @@ parse_integer(const char *s, int len, int64 min, int64 max, int64 *out)
 	return *out >= min && *out <= max;
 }
 
+#if PG_VERSION_NUM >= 150000
+/*
+ * The numeric "[-]digits[.digits]" (at most 18 digits, no exponent) at s as
+ * numeric_in would make it: the same value and display scale (the digits
+ * after the point as written), so the same Datum; false if not that form.
+ */
+static bool
+parse_decimal(const char *s, int len, Datum *out)
+{
+	bool		neg = (len > 0 && s[0] == '-');
+	int			i = neg ? 1 : 0;
+	int			ndigits = 0;
+	int			scale = -1;		/* digits after the point, once one is seen */
+	int64		v = 0;
+
+	for (; i < len; i++)
+	{
+		if (s[i] == '.' && scale < 0 && ndigits > 0)
+		{
+			scale = 0;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || ++ndigits > 18)
+			return false;
+		v = v * 10 + (s[i] - '0');
+		if (scale >= 0)
+			scale++;
+	}
+	if (ndigits == 0 || scale == 0)
+		return false;
+	*out = NumericGetDatum(int64_div_fast_to_numeric(neg ? -v : v, Max(scale, 0)));
+	return true;
+}
+#endif
+
 /*
  * The value of v when it is in the form Data8 sends (and the extension
  * uploads); false to leave it to the type's input function.  Equal to what
- * date_in, timestamp(tz)_in, textin, int4in, int8in and boolin would give
- * for these forms.
+ * date_in, timestamp(tz)_in, textin, int4in, int8in, boolin and numeric_in
+ * would give for these forms.
  */
 static bool
 fast_value(D8FastInput kind, const D8RecordValue *v, Datum *out)
@@ -100,6 +136,12 @@ fast_value(D8FastInput kind, const D8RecordValue *v, Datum *out)
 				return false;
 			*out = BoolGetDatum(v->type == D8V_TRUE);
 			return true;
+		case FAST_NUMERIC:
+#if PG_VERSION_NUM >= 150000
+			return v->type == D8V_NUMBER && parse_decimal(s, len, out);
+#else
+			return false;
+#endif
 		case FAST_DATE:
 		case FAST_TIMESTAMP:
 			if (v->type != D8V_STRING)
@@ -175,6 +217,8 @@ d8_column_input_init(D8ColumnInput *ci, Oid typid, int32 typmod)
 		ci->fast = FAST_INT8;
 	else if (typid == BOOLOID)
 		ci->fast = FAST_BOOL;
+	else if (typid == NUMERICOID && typmod < 0)
+		ci->fast = FAST_NUMERIC;
 	else if ((typid == TIMESTAMPTZOID || typid == TIMESTAMPOID) && typmod < 0)
 		ci->fast = FAST_TIMESTAMP;
 	else

@@ -28,7 +28,9 @@ typedef enum D8FastInput
 	FAST_TEXT,					/* text: a string */
 	FAST_INT4,					/* integer: a number [-]digits */
 	FAST_INT8,					/* bigint: a number [-]digits */
-	FAST_BOOL					/* boolean: true or false */
+	FAST_BOOL,					/* boolean: true or false */
+	FAST_NUMERIC				/* numeric without typmod: a number [-]digits[.digits],
+								 * at most 18 digits (PostgreSQL 15 on) */
 } D8FastInput;
 
 typedef struct D8ColumnInput
