@@ -21,7 +21,7 @@ PG_CPPFLAGS = -DDATA8_VERSION=\"$(EXTVERSION)\" -Isrc -Wall -Wextra -Werror \
               -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  = -lcurl -ljansson -ldeflate
 
-EXTRA_CLEAN += src/depend.mk
+EXTRA_CLEAN += src/depend.mk src/depend.mk.tmp
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -30,7 +30,8 @@ include $(PGXS)
 # changed struct rebuilds every file that uses it: Debian's PGXS has no
 # autodepend.  Remade when a source or header changes.
 src/depend.mk: $(wildcard src/*.c src/*.h)
-	$(CC) $(CPPFLAGS) -MM $(wildcard src/*.c) | sed 's|^\([a-z_0-9]*\)\.o:|src/\1.o src/\1.bc:|' > $@
+	$(CC) $(CPPFLAGS) -MM -MP $(wildcard src/*.c) > $@.tmp
+	sed 's|^\([a-z_0-9]*\)\.o:|src/\1.o src/\1.bc:|' $@.tmp > $@ && rm -f $@.tmp
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 -include src/depend.mk
 endif

@@ -67,9 +67,13 @@ parse_integer(const char *s, int len, int64 min, int64 max, int64 *out)
 
 #if PG_VERSION_NUM >= 150000
 /*
- * The numeric "[-]digits[.digits]" (at most 18 digits, no exponent) at s as
- * numeric_in would make it: the same value and display scale (the digits
- * after the point as written), so the same Datum; false if not that form.
+ * The numeric "[-]digits[.digits]" (no exponent) at s as numeric_in would
+ * make it: the same value and display scale (the digits after the point as
+ * written), so the same Datum; false if not that form.  Integers of up to
+ * 18 digits; fractions of up to 15 digits whose scale is not a multiple of
+ * 4: int64_div_fast_to_numeric was wrong for scales of 0 and multiples of
+ * 4 and when its multiplication overflowed, in minor releases before the
+ * fix (upstream b2d4792), and the server loaded may be one of them.
  */
 static bool
 parse_decimal(const char *s, int len, Datum *out)
@@ -95,7 +99,12 @@ parse_decimal(const char *s, int len, Datum *out)
 	}
 	if (ndigits == 0 || scale == 0)
 		return false;
-	*out = NumericGetDatum(int64_div_fast_to_numeric(neg ? -v : v, Max(scale, 0)));
+	if (scale < 0)
+		*out = NumericGetDatum(int64_to_numeric(neg ? -v : v));
+	else if (ndigits <= 15 && scale % 4 != 0)
+		*out = NumericGetDatum(int64_div_fast_to_numeric(neg ? -v : v, scale));
+	else
+		return false;
 	return true;
 }
 #endif

@@ -29,8 +29,8 @@ typedef enum D8FastInput
 	FAST_INT4,					/* integer: a number [-]digits */
 	FAST_INT8,					/* bigint: a number [-]digits */
 	FAST_BOOL,					/* boolean: true or false */
-	FAST_NUMERIC				/* numeric without typmod: a number [-]digits[.digits],
-								 * at most 18 digits (PostgreSQL 15 on) */
+	FAST_NUMERIC				/* numeric without typmod: a number [-]digits[.digits]
+								 * (see parse_decimal; PostgreSQL 15 on) */
 } D8FastInput;
 
 typedef struct D8ColumnInput

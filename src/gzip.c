@@ -60,6 +60,8 @@ d8_gunzip(StringInfo body, StringInfo spare, size_t limit)
 	{
 		if (spare->data != NULL)
 			pfree(spare->data);
+		spare->data = NULL;		/* should the allocation fail */
+		spare->maxlen = 0;
 		spare->data = MemoryContextAllocHuge(GetMemoryChunkContext(body->data), size + 1);
 		spare->maxlen = (int) size + 1;
 	}

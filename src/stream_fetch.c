@@ -30,6 +30,22 @@ PG_FUNCTION_INFO_V1(data8_fetch_output_json);
 typedef struct Fetch Fetch;
 typedef void (*RecordSink) (Fetch *f, D8RecordReader *record);
 
+/*
+ * Answer buffers kept from one page to the next: an emitted page's two (the
+ * one its answer was received into and the one it was decoded into) come
+ * back here, and the next page submitted takes them, so that answers land
+ * in memory already touched instead of freshly faulted pages.  At most
+ * twice the pages the window lets out are kept, each of at most
+ * KEEP_BYTES: memory follows the window, and a huge answer is not kept.
+ */
+#define KEEP_BYTES		(1024 * 1024)
+typedef struct BufferPool
+{
+	MemoryContext cxt;			/* the buffers' */
+	int			n;
+	StringInfoData buf[2 * D8_MAX_PARALLEL];
+} BufferPool;
+
 /* One page in flight or waiting to be emitted. */
 typedef struct FetchPage
 {
@@ -158,9 +174,42 @@ page_done(D8Request *req, D8Response *resp, void *arg)
 	((FetchPage *) arg)->done = true;
 }
 
+/* A buffer from the pool into s; else a new one, or none if !needed. */
+static void
+pool_take(BufferPool *pool, StringInfo s, bool needed)
+{
+	if (pool->n > 0)
+		*s = pool->buf[--pool->n];
+	else if (needed)
+	{
+		MemoryContext old = MemoryContextSwitchTo(pool->cxt);
+
+		initStringInfo(s);
+		MemoryContextSwitchTo(old);
+	}
+	else
+		memset(s, 0, sizeof(StringInfoData));
+}
+
+/* Gives s's buffer back to the pool, or frees it (see BufferPool). */
+static void
+pool_give(BufferPool *pool, StringInfo s, int keep)
+{
+	if (s->data == NULL)
+		return;
+	if (s->maxlen <= KEEP_BYTES && pool->n < Min(keep, lengthof(pool->buf)))
+	{
+		resetStringInfo(s);
+		pool->buf[pool->n++] = *s;
+	}
+	else
+		pfree(s->data);
+	s->data = NULL;
+}
+
 /* Emits one page's records, checking that none is missing. */
 static void
-emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
+emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt, BufferPool *pool)
 {
 	MemoryContext old;
 	D8RecordReader reader;
@@ -197,6 +246,8 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt)
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(parse_cxt);
 	MemoryContextReset(p->cxt);
+	pool_give(pool, &p->resp.body, 2 * d8_pipeline_window(f->pipe));
+	pool_give(pool, &p->resp.spare, 2 * d8_pipeline_window(f->pipe));
 	p->done = false;
 
 	d8_progress_tick(&f->progress, f->records, f->pages, d8_pipeline_window(f->pipe));
@@ -215,17 +266,17 @@ fetch_pages(Fetch *f, int64 total)
 													ALLOCSET_DEFAULT_SIZES);
 	char	   *base = psprintf("%s/data", d8_url_path(2, "Dataset", f->name));
 	D8Pipeline *pipe = d8_data_pipeline_begin();
+	BufferPool *pool = palloc(sizeof(BufferPool));
 	ErrorContextCallback errcb;
 	int			peak;
 	int			i;
 
 	f->pipe = pipe;
+	pool->cxt = CurrentMemoryContext;
+	pool->n = 0;
 	for (i = 0; i < window; i++)
-	{
 		ring[i].cxt = AllocSetContextCreate(CurrentMemoryContext, "data8 fetch page",
 											ALLOCSET_DEFAULT_SIZES);
-		d8_response_init(&ring[i].resp);	/* its answers' buffers, reused */
-	}
 	errcb.callback = fetch_error_context;
 	errcb.arg = f;
 	errcb.previous = error_context_stack;
@@ -254,6 +305,8 @@ fetch_pages(Fetch *f, int64 total)
 			p->req.object = f->object;
 			p->req.body = NULL;
 			p->req.flags = D8_IDEMPOTENT | D8_REUSE_BUFFERS;
+			pool_take(pool, &p->resp.body, true);
+			pool_take(pool, &p->resp.spare, false);
 			d8_pipeline_submit(pipe, &p->req, &p->resp, page_done, p);
 			MemoryContextSwitchTo(old);
 			next_submit++;
@@ -261,19 +314,17 @@ fetch_pages(Fetch *f, int64 total)
 		p = &ring[next_emit % window];
 		while (!p->done)
 			d8_pipeline_poll(pipe);
-		emit_page(f, p, parse_cxt);
+		emit_page(f, p, parse_cxt, pool);
 		next_emit++;
 	}
 	peak = d8_pipeline_peak_window(pipe);
 	d8_pipeline_end(pipe);
 	f->pipe = NULL;
 	for (i = 0; i < window; i++)
-	{
-		pfree(ring[i].resp.body.data);
-		if (ring[i].resp.spare.data)
-			pfree(ring[i].resp.spare.data);
 		MemoryContextDelete(ring[i].cxt);
-	}
+	while (pool->n > 0)
+		pfree(pool->buf[--pool->n].data);
+	pfree(pool);
 	pfree(ring);
 	MemoryContextDelete(parse_cxt);
 	error_context_stack = errcb.previous;

@@ -655,19 +655,6 @@ pipeline_step(D8Pipeline *pipe, long wait_ms)
 }
 
 /*
- * Readies a response whose buffers, in the current memory context, serve
- * every request submitted with it and D8_REUSE_BUFFERS: a stream's answers
- * then land in memory already touched, not in fresh pages each time.
- */
-void
-d8_response_init(D8Response *resp)
-{
-	memset(resp, 0, sizeof(D8Response));
-	initStringInfo(&resp->body);
-	resp->spare.data = NULL;
-}
-
-/*
  * Queues a request; waits (driving the others) while the window is full.
  * done(req, resp, arg) runs when it has its final answer.
  */

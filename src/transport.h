@@ -24,8 +24,9 @@
 									 * even when the outcome is unknown */
 #define D8_FORM				0x08	/* body is form-encoded, not JSON */
 #define D8_ABSOLUTE_URL		0x10	/* path is a whole URL */
-#define D8_REUSE_BUFFERS	0x20	/* resp's buffers (d8_response_init) are
-									 * kept from one request to the next */
+#define D8_REUSE_BUFFERS	0x20	/* the caller gives resp's buffers: body
+									 * initialised, spare empty (data NULL) or
+									 * not; they are kept, not made afresh */
 
 typedef struct D8Request
 {
@@ -73,7 +74,6 @@ extern void d8_http_init(void);
 /* Many requests in flight */
 extern D8Pipeline *d8_pipeline_begin(const char *base_url, const D8Auth *auth,
 									 int window, int capacity);
-extern void d8_response_init(D8Response *resp);
 extern void d8_pipeline_submit(D8Pipeline *pipe, D8Request *req,
 							   D8Response *resp, D8Done done, void *arg);
 extern void d8_pipeline_drain(D8Pipeline *pipe);
