@@ -214,6 +214,7 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt, BufferPool *pool)
 	MemoryContext old;
 	D8RecordReader reader;
 	int64		n = 0;
+	int			window;
 
 	d8_http_check(&p->req, &p->resp);
 	d8_http_check_json(&p->req, &p->resp);
@@ -246,11 +247,12 @@ emit_page(Fetch *f, FetchPage *p, MemoryContext parse_cxt, BufferPool *pool)
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(parse_cxt);
 	MemoryContextReset(p->cxt);
-	pool_give(pool, &p->resp.body, 2 * d8_pipeline_window(f->pipe));
-	pool_give(pool, &p->resp.spare, 2 * d8_pipeline_window(f->pipe));
+	window = d8_pipeline_window(f->pipe);
+	pool_give(pool, &p->resp.body, 2 * window);
+	pool_give(pool, &p->resp.spare, 2 * window);
 	p->done = false;
 
-	d8_progress_tick(&f->progress, f->records, f->pages, d8_pipeline_window(f->pipe));
+	d8_progress_tick(&f->progress, f->records, f->pages, window);
 }
 
 /* Requests all pages (a window of them in flight) and emits them in order. */

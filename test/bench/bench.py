@@ -452,13 +452,16 @@ def run_wire(tries=3):
         with Phase(sim_pid) as ph:
             ok = curl_parallel(cfg, 200)
         runs["fetch"].append(ph.result(ROWS if ok == pages else None, pages))
-    res = {}
-    for phase, rs in runs.items():
-        rs.sort(key=lambda r: r["seconds"])
-        res[phase] = dict(rs[len(rs) // 2])
-        res[phase]["all_seconds"] = [r["seconds"] for r in rs]
-        if any(r["records"] is None for r in rs):
-            res[phase]["records"] = None
+    return {phase: median_result(rs) for phase, rs in runs.items()}
+
+
+def median_result(rs):
+    """The run of rs with the median seconds, with all runs' seconds (in the
+    order they ran) as all_seconds; its records are None if any run's were."""
+    res = dict(sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2])
+    res["all_seconds"] = [r["seconds"] for r in rs]
+    if any(r["records"] is None for r in rs):
+        res["records"] = None
     return res
 
 
@@ -487,13 +490,7 @@ def run_floor(tries=FLOOR_RUNS):
         rs.append(ph.result(records if records == ROWS else None, 0))
         cur.execute("DROP TABLE floor_back")
     conn.close()
-    all_seconds = [r["seconds"] for r in rs]
-    rs.sort(key=lambda r: r["seconds"])
-    res = dict(rs[len(rs) // 2])
-    res["all_seconds"] = all_seconds
-    if any(r["records"] is None for r in rs):
-        res["records"] = None
-    return res
+    return median_result(rs)
 
 
 def run(latency):
