@@ -6,6 +6,7 @@
 
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 
 #include "record.h"
 
@@ -46,6 +47,80 @@ expect(D8RecordReader *r, char c, const char *what)
 	if (!next_is(r, c))
 		syntax_error(r, what);
 	r->p++;
+}
+
+/*
+ * The bytes a string can hold that need no check or change: printable
+ * ASCII but the quote and the backslash.
+ */
+static const bool plain_byte[256] = {
+	/* 0x00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0x10 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0x20 */ 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x30 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x40 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x50 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	/* 0x60 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x70 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x80 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0x90 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0xA0 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0xB0 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0xC0 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0xD0 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0xE0 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0xF0 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/*
+ * The first byte at or after p that is not plain_byte (or end).  On a
+ * little-endian machine eight bytes are read at a time: the top bit of each
+ * byte of m is set if that byte is a quote, a backslash, a control character
+ * or above ASCII (the lowest such bit exactly; bits above it may be false).
+ */
+static inline const char *
+skip_plain(const char *p, const char *end)
+{
+#ifndef WORDS_BIGENDIAN
+#define BYTES(b) (UINT64CONST(0x0101010101010101) * (b))
+	while (end - p >= 8)
+	{
+		uint64		x;
+		uint64		quote;
+		uint64		backslash;
+		uint64		m;
+
+		memcpy(&x, p, 8);
+		quote = x ^ BYTES('"');
+		backslash = x ^ BYTES('\\');
+		m = (((quote - BYTES(1)) & ~quote) |
+			 ((backslash - BYTES(1)) & ~backslash) |
+			 ((x - BYTES(0x20)) & ~x) |
+			 x) & BYTES(0x80);
+		if (m)
+			return p + pg_rightmost_one_pos64(m) / 8;
+		p += 8;
+	}
+#undef BYTES
+#endif
+	while (p < end && plain_byte[(unsigned char) *p])
+		p++;
+	return p;
+}
+
+/*
+ * Appends n bytes and a NUL to the scratch buffer; the NUL is kept (the
+ * next value starts after it).
+ */
+static inline void
+scratch_append(StringInfo s, const char *data, int n)
+{
+	if (s->len + n + 2 > s->maxlen)
+		enlargeStringInfo(s, n + 1);
+	memcpy(s->data + s->len, data, n);
+	s->len += n;
+	s->data[s->len++] = '\0';
+	s->data[s->len] = '\0';
 }
 
 static int
@@ -90,12 +165,24 @@ parse_string(D8RecordReader *r, int *len)
 	StringInfo	s = &r->scratch;
 	int			off = s->len;
 	const char *run;
+	const char *q;
 	unsigned char high = 0;		/* the OR of every byte: ASCII when < 0x80 */
 	char	   *converted;
 
 	if (r->p >= r->end || *r->p != '"')
 		syntax_error(r, "a string");
 	run = ++r->p;
+
+	/* most strings are printable ASCII without escapes: copied in one go */
+	q = skip_plain(r->p, r->end);
+	if (q < r->end && *q == '"')
+	{
+		*len = q - run;
+		scratch_append(s, run, *len);
+		r->p = q + 1;
+		return off;
+	}
+	r->p = q;					/* the bytes before q need no more checks */
 	for (;;)
 	{
 		unsigned char c;
@@ -196,8 +283,15 @@ parse_string(D8RecordReader *r, int *len)
 		pfree(converted);
 	}
 	*len = s->len - off;
-	appendStringInfoChar(s, '\0');
+	scratch_append(s, "", 0);
 	return off;
+}
+
+/* JSON's digits (isdigit() may take more, by locale, and is a call) */
+static inline bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
 }
 
 /* Parses a number, checking JSON's grammar; its text is kept as written. */
@@ -212,16 +306,16 @@ parse_number(D8RecordReader *r, int *len)
 	if (r->p < r->end && *r->p == '0')
 		r->p++;
 	else if (r->p < r->end && *r->p >= '1' && *r->p <= '9')
-		while (r->p < r->end && isdigit((unsigned char) *r->p))
+		while (r->p < r->end && is_digit(*r->p))
 			r->p++;
 	else
 		syntax_error(r, "a digit");
 	if (r->p < r->end && *r->p == '.')
 	{
 		r->p++;
-		if (r->p >= r->end || !isdigit((unsigned char) *r->p))
+		if (r->p >= r->end || !is_digit(*r->p))
 			syntax_error(r, "a digit after the decimal point");
-		while (r->p < r->end && isdigit((unsigned char) *r->p))
+		while (r->p < r->end && is_digit(*r->p))
 			r->p++;
 	}
 	if (r->p < r->end && (*r->p == 'e' || *r->p == 'E'))
@@ -229,14 +323,13 @@ parse_number(D8RecordReader *r, int *len)
 		r->p++;
 		if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
 			r->p++;
-		if (r->p >= r->end || !isdigit((unsigned char) *r->p))
+		if (r->p >= r->end || !is_digit(*r->p))
 			syntax_error(r, "a digit in the exponent");
-		while (r->p < r->end && isdigit((unsigned char) *r->p))
+		while (r->p < r->end && is_digit(*r->p))
 			r->p++;
 	}
 	*len = r->p - start;
-	appendBinaryStringInfo(&r->scratch, start, *len);
-	appendStringInfoChar(&r->scratch, '\0');
+	scratch_append(&r->scratch, start, *len);
 	return off;
 }
 
