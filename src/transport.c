@@ -679,13 +679,7 @@ d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
 {
 	D8Slot	   *slot = NULL;
 	int			i;
-	int			running;
 
-	/*
-	 * Answers already here go first: the window sees what they say, and the
-	 * count of those in flight (slot_start) leaves them out.
-	 */
-	(void) pipeline_reap(pipe, &running);
 	while (pipe->nslots >= d8_window_allowed(&pipe->window) ||
 		   pipe->nslots >= D8_MAX_PARALLEL)
 		pipeline_step(pipe, D8_POLL_SLICE_MS);
@@ -721,11 +715,21 @@ d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
 	slot->arg = arg;
 	slot->start_after = 0;
 	pipe->nslots++;
+	/* answers already here go first, for a truer count of those in flight */
+	{
+		int			running;
+
+		(void) pipeline_reap(pipe, &running);
+	}
 	if (GetCurrentTimestamp() < pipe->paused_until)
 		return;					/* pipeline_step starts it after the pause */
 	slot_start(pipe, slot);
 	/* let it go out at once */
-	curl_multi_perform(pipe->multi, &running);
+	{
+		int			running;
+
+		curl_multi_perform(pipe->multi, &running);
+	}
 }
 
 /* Requests the pipeline may have in flight now. */
