@@ -581,20 +581,36 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 }
 
 /*
- * Reads what has arrived, without waiting, and finishes the transfers that
- * are done or past their deadline; true if any was.  *running is set to the
- * transfers still running.
+ * Drives the pipeline's transfers for at most wait_ms: starts transfers
+ * whose backoff is over, reads what arrived, and checks for interrupts.
  */
-static bool
-pipeline_reap(D8Pipeline *pipe, int *running)
+static void
+pipeline_step(D8Pipeline *pipe, long wait_ms)
 {
 	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz next_start = 0;
+	int			running = 0;
 	int			left;
 	CURLMsg    *msg;
 	int			i;
 	bool		finished = false;
 
-	curl_multi_perform(pipe->multi, running);
+	for (i = 0; i < D8_MAX_PARALLEL; i++)
+	{
+		D8Slot	   *slot = &pipe->slots[i];
+
+		TimestampTz start_after;
+
+		if (slot->req == NULL || slot->in_multi)
+			continue;
+		start_after = Max(slot->start_after, pipe->paused_until);
+		if (start_after <= now)
+			slot_start(pipe, slot);
+		else if (next_start == 0 || start_after < next_start)
+			next_start = start_after;
+	}
+
+	curl_multi_perform(pipe->multi, &running);
 	for (i = 0; i < D8_MAX_PARALLEL; i++)
 	{
 		D8Slot	   *slot = &pipe->slots[i];
@@ -615,38 +631,7 @@ pipeline_reap(D8Pipeline *pipe, int *running)
 		slot_finish(pipe, slot, msg->data.result);
 		finished = true;
 	}
-	return finished;
-}
 
-/*
- * Drives the pipeline's transfers for at most wait_ms: starts transfers
- * whose backoff is over, reads what arrived, and checks for interrupts.
- */
-static void
-pipeline_step(D8Pipeline *pipe, long wait_ms)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz next_start = 0;
-	int			running = 0;
-	int			i;
-	bool		finished;
-
-	for (i = 0; i < D8_MAX_PARALLEL; i++)
-	{
-		D8Slot	   *slot = &pipe->slots[i];
-
-		TimestampTz start_after;
-
-		if (slot->req == NULL || slot->in_multi)
-			continue;
-		start_after = Max(slot->start_after, pipe->paused_until);
-		if (start_after <= now)
-			slot_start(pipe, slot);
-		else if (next_start == 0 || start_after < next_start)
-			next_start = start_after;
-	}
-
-	finished = pipeline_reap(pipe, &running);
 	if (!finished)
 	{
 		long		timeout = Min(wait_ms, D8_POLL_SLICE_MS);
@@ -715,12 +700,6 @@ d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
 	slot->arg = arg;
 	slot->start_after = 0;
 	pipe->nslots++;
-	/* answers already here go first, for a truer count of those in flight */
-	{
-		int			running;
-
-		(void) pipeline_reap(pipe, &running);
-	}
 	if (GetCurrentTimestamp() < pipe->paused_until)
 		return;					/* pipeline_step starts it after the pause */
 	slot_start(pipe, slot);
