@@ -32,6 +32,7 @@ typedef struct D8Slot
 	void	   *arg;
 	bool		in_multi;		/* added to the multi handle */
 	TimestampTz start_after;	/* waiting for a retry until then */
+	TimestampTz queued;			/* when the request was submitted */
 	bool		auth_retried;
 	TimestampTz deadline;		/* the attempt fails if not done by then */
 	TimestampTz sent;			/* when the attempt started */
@@ -519,6 +520,7 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 {
 	D8Response *resp = slot->resp;
 	long		status = 0;
+	TimestampTz now;
 
 	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_multi_remove_handle(pipe->multi, slot->easy);
@@ -532,11 +534,10 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 		strlcpy(resp->error, slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(rc),
 				sizeof(resp->error));
 	}
+	now = GetCurrentTimestamp();	/* a retry after Retry-After is due with the pause's end */
 
 	if (rc == CURLE_OPERATION_TIMEDOUT || resp->status == 429 || resp->status == 503)
 	{
-		TimestampTz now = GetCurrentTimestamp();
-
 		d8_window_push_back(&pipe->window, slot->sent, slot->inflight, now);
 		/* Retry-After holds every transfer back, not only this one */
 		if (resp->retry_after >= 0)
@@ -546,7 +547,7 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 																	D8_RETRY_AFTER_CAP) * 1000));
 	}
 	else if (d8_http_ok(resp))
-		d8_window_success(&pipe->window, GetCurrentTimestamp());
+		d8_window_success(&pipe->window, now);
 
 	if (slot_should_retry(pipe, slot, rc))
 	{
@@ -563,7 +564,7 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 			resp->retries++;
 			delay = backoff_ms(resp->retries, resp->retry_after);
 		}
-		slot->start_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+		slot->start_after = TimestampTzPlusMilliseconds(now, delay);
 		return;
 	}
 
@@ -581,36 +582,20 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 }
 
 /*
- * Drives the pipeline's transfers for at most wait_ms: starts transfers
- * whose backoff is over, reads what arrived, and checks for interrupts.
+ * Reads what has arrived, without waiting, and finishes the transfers that
+ * are done or past their deadline; true if any was.  *running is set to the
+ * transfers still running.
  */
-static void
-pipeline_step(D8Pipeline *pipe, long wait_ms)
+static bool
+pipeline_reap(D8Pipeline *pipe, int *running)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz next_start = 0;
-	int			running = 0;
 	int			left;
 	CURLMsg    *msg;
 	int			i;
 	bool		finished = false;
 
-	for (i = 0; i < D8_MAX_PARALLEL; i++)
-	{
-		D8Slot	   *slot = &pipe->slots[i];
-
-		TimestampTz start_after;
-
-		if (slot->req == NULL || slot->in_multi)
-			continue;
-		start_after = Max(slot->start_after, pipe->paused_until);
-		if (start_after <= now)
-			slot_start(pipe, slot);
-		else if (next_start == 0 || start_after < next_start)
-			next_start = start_after;
-	}
-
-	curl_multi_perform(pipe->multi, &running);
+	curl_multi_perform(pipe->multi, running);
 	for (i = 0; i < D8_MAX_PARALLEL; i++)
 	{
 		D8Slot	   *slot = &pipe->slots[i];
@@ -631,7 +616,59 @@ pipeline_step(D8Pipeline *pipe, long wait_ms)
 		slot_finish(pipe, slot, msg->data.result);
 		finished = true;
 	}
+	return finished;
+}
 
+/*
+ * Starts the waiting transfers whose backoff and pause are over, the one
+ * submitted first first: after a Retry-After pause the request the service
+ * refused goes out before those queued behind it, so it is not the one
+ * that meets the next refusal every time.  Returns when the next waiting
+ * transfer may start (0: none waits).
+ */
+static TimestampTz
+start_due(D8Pipeline *pipe, TimestampTz now)
+{
+	for (;;)
+	{
+		D8Slot	   *oldest = NULL;
+		TimestampTz next_start = 0;
+
+		for (int i = 0; i < D8_MAX_PARALLEL; i++)
+		{
+			D8Slot	   *slot = &pipe->slots[i];
+			TimestampTz start_after;
+
+			if (slot->req == NULL || slot->in_multi)
+				continue;
+			start_after = Max(slot->start_after, pipe->paused_until);
+			if (start_after > now)
+			{
+				if (next_start == 0 || start_after < next_start)
+					next_start = start_after;
+			}
+			else if (oldest == NULL || slot->queued < oldest->queued)
+				oldest = slot;
+		}
+		if (oldest == NULL)
+			return next_start;
+		slot_start(pipe, oldest);
+	}
+}
+
+/*
+ * Drives the pipeline's transfers for at most wait_ms: starts transfers
+ * whose backoff is over, reads what arrived, and checks for interrupts.
+ */
+static void
+pipeline_step(D8Pipeline *pipe, long wait_ms)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz next_start = start_due(pipe, now);
+	int			running = 0;
+	bool		finished;
+
+	finished = pipeline_reap(pipe, &running);
 	if (!finished)
 	{
 		long		timeout = Min(wait_ms, D8_POLL_SLICE_MS);
@@ -664,7 +701,13 @@ d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
 {
 	D8Slot	   *slot = NULL;
 	int			i;
+	int			running;
 
+	/*
+	 * Answers already here go first: the window sees what they say, and the
+	 * count of those in flight (slot_start) leaves them out.
+	 */
+	(void) pipeline_reap(pipe, &running);
 	while (pipe->nslots >= d8_window_allowed(&pipe->window) ||
 		   pipe->nslots >= D8_MAX_PARALLEL)
 		pipeline_step(pipe, D8_POLL_SLICE_MS);
@@ -699,16 +742,12 @@ d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
 	slot->done = done;
 	slot->arg = arg;
 	slot->start_after = 0;
+	slot->queued = GetCurrentTimestamp();
 	pipe->nslots++;
-	if (GetCurrentTimestamp() < pipe->paused_until)
-		return;					/* pipeline_step starts it after the pause */
-	slot_start(pipe, slot);
-	/* let it go out at once */
-	{
-		int			running;
-
-		curl_multi_perform(pipe->multi, &running);
-	}
+	/* it goes now, behind any older one due, or after the pause */
+	(void) start_due(pipe, slot->queued);
+	if (slot->in_multi)
+		curl_multi_perform(pipe->multi, &running);	/* let it go out at once */
 }
 
 /* Requests the pipeline may have in flight now. */
