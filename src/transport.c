@@ -409,20 +409,23 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	resp->attempts++;
 }
 
-/* Milliseconds to wait before retry number n (1-based), with jitter. */
+/*
+ * Milliseconds to wait before retry number n (1-based): as long as a
+ * positive Retry-After says, so that the refused request is due when the
+ * pause it set ends, with (and, oldest, ahead of) the requests held behind
+ * it; else capped exponential backoff with jitter.
+ */
 static long
 backoff_ms(int n, int retry_after)
 {
 	long		ceiling = D8_BACKOFF_BASE_MS;
-	long		ms;
 
+	if (retry_after > 0)
+		return (long) Min(retry_after, D8_RETRY_AFTER_CAP) * 1000L;
 	while (--n > 0 && ceiling < D8_BACKOFF_CAP_MS)
 		ceiling *= 2;
 	ceiling = Min(ceiling, D8_BACKOFF_CAP_MS);
-	ms = ceiling / 2 + (long) (((double) random() / 2147483648.0) * (ceiling / 2));
-	if (retry_after >= 0)
-		ms = Max(ms, (long) Min(retry_after, D8_RETRY_AFTER_CAP) * 1000L);
-	return ms;
+	return ceiling / 2 + (long) (((double) random() / 2147483648.0) * (ceiling / 2));
 }
 
 static bool
