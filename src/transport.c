@@ -409,6 +409,13 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	resp->attempts++;
 }
 
+/* The wait a Retry-After of so many seconds asks for, capped, in ms. */
+static long
+retry_after_ms(int retry_after)
+{
+	return (long) Min(retry_after, D8_RETRY_AFTER_CAP) * 1000L;
+}
+
 /*
  * Milliseconds to wait before retry number n (1-based): as long as a
  * positive Retry-After says, so that the refused request is due when the
@@ -421,7 +428,7 @@ backoff_ms(int n, int retry_after)
 	long		ceiling = D8_BACKOFF_BASE_MS;
 
 	if (retry_after > 0)
-		return (long) Min(retry_after, D8_RETRY_AFTER_CAP) * 1000L;
+		return retry_after_ms(retry_after);
 	while (--n > 0 && ceiling < D8_BACKOFF_CAP_MS)
 		ceiling *= 2;
 	ceiling = Min(ceiling, D8_BACKOFF_CAP_MS);
@@ -546,8 +553,7 @@ slot_finish(D8Pipeline *pipe, D8Slot *slot, CURLcode rc)
 		if (resp->retry_after >= 0)
 			pipe->paused_until =
 				Max(pipe->paused_until,
-					TimestampTzPlusMilliseconds(now, (int64) Min(resp->retry_after,
-																	D8_RETRY_AFTER_CAP) * 1000));
+					TimestampTzPlusMilliseconds(now, retry_after_ms(resp->retry_after)));
 	}
 	else if (d8_http_ok(resp))
 		d8_window_success(&pipe->window, now);
