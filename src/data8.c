@@ -93,7 +93,7 @@ _PG_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("data8.parallel_requests",
 							   "Number of requests (blocks or pages) kept in flight by the data path.",
-							   "auto sizes the window to the link: it grows while throughput grows, goes back to its best size when growing stops paying, and halves when the service pushes back, up to data8.max_parallel_requests; a number from 1 to 64 fixes it.",
+							   "auto sizes the window to the link: it grows while it is full and throughput grows, goes back to its best size when growing stops paying, and halves when the service pushes back, up to data8.max_parallel_requests; a number from 1 to 64 fixes it.",
 							   &d8_parallel_requests_setting, "auto",
 							   PGC_USERSET, 0, check_parallel_requests,
 							   assign_parallel_requests, NULL);

@@ -309,6 +309,7 @@ fetch_pages(Fetch *f, int64 total)
 			p->req.flags = D8_IDEMPOTENT | D8_REUSE_BUFFERS;
 			pool_take(pool, &p->resp.body, true);
 			pool_take(pool, &p->resp.spare, false);
+			d8_pipeline_set_in_window(pipe, (int) (next_submit - next_emit + 1));
 			d8_pipeline_submit(pipe, &p->req, &p->resp, page_done, p);
 			MemoryContextSwitchTo(old);
 			next_submit++;

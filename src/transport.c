@@ -53,6 +53,7 @@ struct D8Pipeline
 	D8Window	window;			/* how many slots may be in use */
 	TimestampTz paused_until;	/* Retry-After: no attempt starts before */
 	int			nslots;			/* slots in use */
+	int			in_window;		/* the stream's requests not yet consumed, or 0 */
 	D8Slot		slots[D8_MAX_PARALLEL];
 };
 
@@ -402,7 +403,8 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	slot->inflight = 0;
 	for (int i = 0; i < D8_MAX_PARALLEL; i++)
 		slot->inflight += pipe->slots[i].in_multi;	/* not those waiting */
-	d8_window_sent(&pipe->window, slot->sent);
+	/* answers the stream still holds take room in its window too */
+	d8_window_sent(&pipe->window, Max(slot->inflight, pipe->in_window), slot->sent);
 	/* a backstop to CURLOPT_TIMEOUT, which a transfer curl parks escapes */
 	slot->deadline = TimestampTzPlusMilliseconds(slot->sent,
 												 (int64) d8_timeout_ms + d8_connect_timeout_ms + 1000);
@@ -757,6 +759,19 @@ d8_pipeline_submit(D8Pipeline *pipe, D8Request *req, D8Response *resp,
 	(void) start_due(pipe, slot->queued);
 	if (slot->in_multi)
 		curl_multi_perform(pipe->multi, &running);	/* let it go out at once */
+}
+
+/*
+ * The stream has n requests in its window (the next one submitted included)
+ * that it has not consumed yet: answers it holds (fetch: pages not yet
+ * emitted) fill the window as much as requests in flight do, so that the
+ * window sees when it was the limit.  A stream that consumes each answer as
+ * it arrives (upload) need not say.
+ */
+void
+d8_pipeline_set_in_window(D8Pipeline *pipe, int n)
+{
+	pipe->in_window = Max(0, n);
 }
 
 /* Requests the pipeline may have in flight now. */

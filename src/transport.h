@@ -79,6 +79,7 @@ extern void d8_pipeline_submit(D8Pipeline *pipe, D8Request *req,
 extern void d8_pipeline_drain(D8Pipeline *pipe);
 extern void d8_pipeline_poll(D8Pipeline *pipe);
 extern void d8_pipeline_end(D8Pipeline *pipe);
+extern void d8_pipeline_set_in_window(D8Pipeline *pipe, int n);
 extern int	d8_pipeline_window(D8Pipeline *pipe);
 extern int	d8_pipeline_peak_window(D8Pipeline *pipe);
 

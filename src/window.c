@@ -35,6 +35,8 @@ round_begin(D8Window *w, TimestampTz now)
 {
 	w->round_start = now;
 	w->round_done = 0;
+	w->round_sent = 0;
+	w->round_full = 0;
 }
 
 /* Readies a window: fixed (fixed > 0) or adaptive up to capacity. */
@@ -67,9 +69,12 @@ growth_limit(const D8Window *w, TimestampTz now)
 
 /*
  * Judges the round that ends at now and sets the size of the next one.  A
- * round is better when its rate beats the best one's by an eighth of the
- * growth since then (doubling must bring an eighth more); the best round's
- * size is where two flat rounds in a row send the window back.
+ * round where fewer than a quarter of the requests filled the window is not
+ * judged (they seldom waited for room: its size hardly mattered), and the
+ * next one measures the same size.  A round is better when its rate beats
+ * the best one's by an eighth of the growth since then (doubling must bring
+ * an eighth more); the best round's size is where two flat rounds in a row
+ * send the window back.
  */
 static void
 round_end(D8Window *w, TimestampTz now)
@@ -79,6 +84,11 @@ round_end(D8Window *w, TimestampTz now)
 	double		growth = w->best_size > 0 ? w->size / w->best_size - 1.0 : 0;
 	double		limit = growth_limit(w, now);
 
+	if (w->round_full * 4 < w->round_sent)
+	{
+		round_begin(w, now);
+		return;
+	}
 	if (w->best_rate == 0 || rate >= w->best_rate * (1.0 + Max(growth, 0) / 8.0))
 	{
 		w->best_rate = rate;
@@ -105,14 +115,21 @@ round_end(D8Window *w, TimestampTz now)
 }
 
 /*
- * A request went out at now: the first one starts the first round, so that
- * it is timed like the others, from the sending on.
+ * A request went out at now with inflight requests in flight (itself
+ * included): the first one starts the first round, so that it is timed like
+ * the others, from the sending on; the round counts those that filled the
+ * window.
  */
 void
-d8_window_sent(D8Window *w, TimestampTz now)
+d8_window_sent(D8Window *w, int inflight, TimestampTz now)
 {
-	if (w->adaptive && w->round_start == 0)
+	if (!w->adaptive)
+		return;
+	if (w->round_start == 0)
 		round_begin(w, now);
+	w->round_sent++;
+	if (inflight >= d8_window_allowed(w))
+		w->round_full++;
 }
 
 /* A request succeeded at now: a round may end, and the window grow. */

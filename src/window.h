@@ -13,8 +13,12 @@
  * is bound by CPU rather than latency, more requests in flight only cost),
  * and from there it holds a while before probing again.  A 429, a 503 or a
  * timeout halves it at once; after that it stays below the size that met
- * the push back for a while.  It knows nothing of HTTP: the pipeline
- * (transport.c) tells it what happened.
+ * the push back for a while.  A round where the window was seldom full
+ * (fewer than a quarter of its requests filled it) is not judged: the
+ * stream made its requests slower than the service answered them, so the
+ * window was not what limited the work and its size says nothing (as TCP
+ * leaves cwnd alone when not cwnd-limited); such a window stays where it is.  It knows nothing of
+ * HTTP: the pipeline (transport.c) tells it what happened.
  */
 #ifndef DATA8_WINDOW_H
 #define DATA8_WINDOW_H
@@ -37,6 +41,8 @@ typedef struct D8Window
 	/* the current round, measured at one size */
 	TimestampTz round_start;	/* 0 until the first request is sent */
 	int			round_done;		/* successes in it so far */
+	int			round_sent;		/* requests sent in it */
+	int			round_full;		/* of which filled the window (the limit then) */
 	double		best_rate;		/* successes per second of the best round, or 0 */
 	double		best_size;		/* the size the best round was measured at */
 	int			flat_rounds;	/* rounds in a row not enough better than the best */
@@ -48,7 +54,7 @@ extern int	d8_window_fixed(void);
 
 extern void d8_window_init(D8Window *w, int fixed, int capacity);
 extern int	d8_window_allowed(const D8Window *w);
-extern void d8_window_sent(D8Window *w, TimestampTz now);
+extern void d8_window_sent(D8Window *w, int inflight, TimestampTz now);
 extern void d8_window_success(D8Window *w, TimestampTz now);
 extern void d8_window_push_back(D8Window *w, TimestampTz sent, int inflight,
 								TimestampTz now);

@@ -44,6 +44,7 @@ typedef struct Model
 	double		service_ms;		/* server time per request, up to 4 in flight */
 	double		crowd;			/* slowdown at 32 in flight (0.25: 25% slower) */
 	int			limit;			/* 429 above this many in flight; 0: none */
+	double		produce_ms;		/* the sender's time to make each request ready */
 } Model;
 
 typedef struct Outcome
@@ -86,6 +87,7 @@ run(const Model *m, int fixed)
 	double		now = BASE_US;
 	double		server_free = BASE_US;
 	double		paused_until = 0;
+	double		ready = BASE_US;	/* when the next request is made */
 	double		half = m->latency_ms * 500.0;
 	int			ok_before_1s = 0;
 	Outcome		o = {0};
@@ -94,7 +96,9 @@ run(const Model *m, int fixed)
 	d8_window_init(&w, fixed, d8_max_parallel_requests);
 	while (done < REQUESTS)
 	{
-		if (to_send > 0 && now >= paused_until && nfl < d8_window_allowed(&w))
+		bool		room = to_send > 0 && nfl < d8_window_allowed(&w);
+
+		if (room && now >= paused_until && now >= ready)
 		{
 			InFlight   *r = &fl[nfl++];
 			double		arrive = now + half;
@@ -113,7 +117,8 @@ run(const Model *m, int fixed)
 				r->answer = server_free + half;
 			}
 			to_send--;
-			d8_window_sent(&w, (TimestampTz) now);
+			ready = now + m->produce_ms * 1000.0;
+			d8_window_sent(&w, nfl, (TimestampTz) now);
 			continue;
 		}
 		else
@@ -124,9 +129,10 @@ run(const Model *m, int fixed)
 			for (int i = 0; i < nfl; i++)
 				if (first < 0 || fl[i].answer < fl[first].answer)
 					first = i;
-			if (first < 0)
+			if (first < 0 || (room && Max(ready, paused_until) < fl[first].answer))
 			{
-				now = Max(now, paused_until);	/* nothing out: wait out the pause */
+				/* the next request is made (or the pause ends) first */
+				now = Max(now, Max(ready, paused_until));
 				continue;
 			}
 			r = fl[first];
@@ -174,13 +180,16 @@ int
 main(void)
 {
 	static const Model latency_models[] = {
-		{"0 ms, CPU-bound", 0, 2.1, 0.25, 0},
-		{"20 ms", 20, 2.1, 0.25, 0},
-		{"50 ms", 50, 2.1, 0.25, 0},
-		{"100 ms", 100, 2.1, 0.25, 0},
+		{"0 ms, CPU-bound", 0, 2.1, 0.25, 0, 0},
+		{"20 ms", 20, 2.1, 0.25, 0, 0},
+		{"50 ms", 50, 2.1, 0.25, 0, 0},
+		{"100 ms", 100, 2.1, 0.25, 0, 0},
+		{"0 ms, rows-bound", 0, 0.3, 0.25, 0, 0.7},
+		{"20 ms, rows-bound", 20, 0.3, 0.25, 0, 0.7},
 	};
 	static const int fixed[] = {4, 8, 16, 32};
-	const Model limited = {"20 ms, limit 6", 20, 2.1, 0.25, 6};
+	const Model limited = {"20 ms, limit 6", 20, 2.1, 0.25, 6, 0};
+	const Model rows_bound = {"0 ms, rows-bound", 0, 0.3, 0.25, 0, 0.7};
 	char		what[200];
 
 	printf("%-16s %8s %8s %8s %8s %8s   (seconds for %d requests; auto's peak/last size)\n",
@@ -219,13 +228,21 @@ main(void)
 	}
 
 	{
+		Outcome		a = run(&rows_bound, 0);
+
+		snprintf(what, sizeof(what), "%s: the window stays at its start (4) when the answers come faster than the requests are made (peak %d)",
+				 rows_bound.name, a.peak);
+		check(a.peak == 4, what);
+	}
+
+	{
 		D8Window	w;
 		bool		still = true;
 
 		d8_window_init(&w, 8, 32);
 		for (int i = 1; i <= 500; i++)
 		{
-			d8_window_sent(&w, (TimestampTz) (BASE_US + i * 1000));
+			d8_window_sent(&w, 1, (TimestampTz) (BASE_US + i * 1000));
 			d8_window_success(&w, (TimestampTz) (BASE_US + i * 1000 + 500));
 			if (i % 100 == 0)
 				d8_window_push_back(&w, (TimestampTz) (BASE_US + i * 1000), 8,
@@ -237,7 +254,7 @@ main(void)
 		d8_window_init(&w, 0, 32);
 		for (int i = 1; i <= 200; i++)
 		{
-			d8_window_sent(&w, (TimestampTz) (BASE_US + i * 10000));
+			d8_window_sent(&w, 1, (TimestampTz) (BASE_US + i * 10000));
 			d8_window_success(&w, (TimestampTz) (BASE_US + i * 10000 + 5000));
 		}
 		{
