@@ -53,7 +53,7 @@ struct D8Pipeline
 	D8Window	window;			/* how many slots may be in use */
 	TimestampTz paused_until;	/* Retry-After: no attempt starts before */
 	int			nslots;			/* slots in use */
-	int			in_window;		/* the stream's requests not yet consumed, or 0 */
+	int			in_window;		/* the stream's requests not consumed, at the last submit */
 	D8Slot		slots[D8_MAX_PARALLEL];
 };
 
@@ -403,8 +403,8 @@ slot_start(D8Pipeline *pipe, D8Slot *slot)
 	slot->inflight = 0;
 	for (int i = 0; i < D8_MAX_PARALLEL; i++)
 		slot->inflight += pipe->slots[i].in_multi;	/* not those waiting */
-	/* answers the stream still holds take room in its window too */
-	d8_window_sent(&pipe->window, Max(slot->inflight, pipe->in_window), slot->sent);
+	/* the window is full as d8_pipeline_submit sees it, or as the stream does */
+	d8_window_sent(&pipe->window, Max(pipe->nslots, pipe->in_window), slot->sent);
 	/* a backstop to CURLOPT_TIMEOUT, which a transfer curl parks escapes */
 	slot->deadline = TimestampTzPlusMilliseconds(slot->sent,
 												 (int64) d8_timeout_ms + d8_connect_timeout_ms + 1000);

@@ -58,23 +58,31 @@ d8_window_allowed(const D8Window *w)
 	return Max(1, (int) w->size);
 }
 
-/* The largest size the window may grow to now. */
+/*
+ * The largest size the window may grow to now.  Below a push back's size it
+ * only stops growing, and never shrinks: only a cut does.  A request counts
+ * the requests in flight when it is sent, and one sent early in a burst can
+ * meet the crowd of those sent after it (a new connection is slower to
+ * arrive), so a refusal counted with 2 in flight out of 8 does not mean the
+ * service takes 1: it would have held the window at 1 for the whole probe.
+ */
 static double
 growth_limit(const D8Window *w, TimestampTz now)
 {
 	if (w->ceiling > 0 && now < w->probe_after)
-		return Max(1, w->ceiling - 1);
+		return Max(w->size, Max(1, w->ceiling - 1));
 	return w->capacity;
 }
 
 /*
  * Judges the round that ends at now and sets the size of the next one.  A
- * round where fewer than a quarter of the requests filled the window is not
- * judged (they seldom waited for room: its size hardly mattered), and the
- * next one measures the same size.  A round is better when its rate beats
- * the best one's by an eighth of the growth since then (doubling must bring
- * an eighth more); the best round's size is where two flat rounds in a row
- * send the window back.
+ * round in which nothing was sent (a pause, the stream's tail), or where
+ * fewer than a quarter of the requests filled the window (they seldom
+ * waited for room: its size hardly mattered), is not judged, and the next
+ * one measures the same size.  A round is better when its rate beats the
+ * best one's by an eighth of the growth since then (doubling must bring an
+ * eighth more); the best round's size is where two flat rounds in a row
+ * (rounds not judged do not break the row) send the window back.
  */
 static void
 round_end(D8Window *w, TimestampTz now)
@@ -84,7 +92,7 @@ round_end(D8Window *w, TimestampTz now)
 	double		growth = w->best_size > 0 ? w->size / w->best_size - 1.0 : 0;
 	double		limit = growth_limit(w, now);
 
-	if (w->round_full * 4 < w->round_sent)
+	if (w->round_sent == 0 || w->round_full * 4 < w->round_sent)
 	{
 		round_begin(w, now);
 		return;

@@ -17,7 +17,12 @@
  * (fewer than a quarter of its requests filled it) is not judged: the
  * stream made its requests slower than the service answered them, so the
  * window was not what limited the work and its size says nothing (as TCP
- * leaves cwnd alone when not cwnd-limited); such a window stays where it is.  It knows nothing of
+ * leaves cwnd alone when not cwnd-limited); such a window stays where it
+ * is.  Full counts the stream's requests in the window, in flight or
+ * waiting, and for the fetch the answered pages not yet emitted too (its
+ * window bounds them): a fetch slowed by its own decoding fills its window
+ * and is judged on its rates.  Below a push back's size the window only
+ * stops growing; it shrinks on a cut alone.  It knows nothing of
  * HTTP: the pipeline (transport.c) tells it what happened.
  */
 #ifndef DATA8_WINDOW_H
