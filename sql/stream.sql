@@ -149,7 +149,7 @@ SELECT * FROM data8.fetch_output('Bad Name') AS f(x int);
 SELECT * FROM data8.fetch_output_json('st_1000');
 
 -- cancellation mid-upload and mid-fetch returns promptly; a retry finishes
-SET statement_timeout = '100ms';
+SET statement_timeout = '20ms';
 SELECT data8.upload_dataset('st_cancel', 'SELECT i AS id, repeat(''x'', 50) AS pad FROM generate_series(1, 300000) i');
 RESET statement_timeout;
 SELECT dataset, records FROM data8.upload_dataset('st_cancel', 'SELECT i AS id, repeat(''x'', 50) AS pad FROM generate_series(1, 300000) i');
