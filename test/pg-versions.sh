@@ -19,6 +19,10 @@
 # made of deb/deb-src lines for the suites needed, on the archive URIs of
 # this machine's own apt sources, checked with Debian's archive keyring.
 set -euo pipefail
+# The builds below are top-level makes of their own.  PostgreSQL's makefiles
+# generate headers such as utils/errcodes.h only at MAKELEVEL 0, and run from
+# make test the outer make's MAKELEVEL and MAKEFLAGS would skip that step.
+unset MAKELEVEL MAKEFLAGS MFLAGS
 
 v=${1:?usage: pg-versions.sh VERSION}
 say() { echo "pg-versions[$v]: $*" >&2; }
@@ -93,12 +97,9 @@ elif fetch_source "postgresql-$v"; then
   cd "$work/pg"
   ./configure --prefix="$dir" --without-readline --without-icu >"$work/configure.log" 2>&1 ||
     { tail -30 "$work/configure.log" >&2; die "configure failed"; }
-  # PostgreSQL's makefiles generate headers such as utils/errcodes.h only
-  # at MAKELEVEL 0: run from make test, the outer make's MAKELEVEL and
-  # MAKEFLAGS would skip that step and src/common would not find them
-  env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -s -j2 >/dev/null
-  env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -s install >/dev/null
-  env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -s -C contrib/dblink install >/dev/null
+  make -s -j2 >/dev/null
+  make -s install >/dev/null
+  make -s -C contrib/dblink install >/dev/null
   server=yes; echo yes > "$dir/.server"
 else
   say "no source package for postgresql-$v here: headers, PGXS and pg_config from the binary packages"
