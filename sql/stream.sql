@@ -155,7 +155,7 @@ RESET statement_timeout;
 SELECT dataset, records FROM data8.upload_dataset('st_cancel', 'SELECT i AS id, repeat(''x'', 50) AS pad FROM generate_series(1, 300000) i');
 SELECT record_count, completed FROM data8.dataset('st_cancel');
 SELECT echo('st_cancel') AS out \gset
-SET statement_timeout = '100ms';
+SET statement_timeout = '20ms';
 SELECT count(*) FROM data8.fetch_output(:'out') AS f(id int, pad text);
 RESET statement_timeout;
 SELECT count(*), sum(id) FROM data8.fetch_output(:'out') AS f(id int, pad text);
