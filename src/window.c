@@ -13,6 +13,7 @@
  */
 #define D8_WINDOW_START		4
 #define D8_WINDOW_ROUND_MS	50		/* shortest round: enough answers to judge */
+#define D8_WINDOW_SLOW_START_ROUND_MS 20	/* ... while doubling (see d8_window_success) */
 #define D8_WINDOW_PROBE_MS	10000	/* time below a push back's size, or held */
 
 /* The pool size a data stream needs: the fixed window or the adaptive one's cap. */
@@ -155,9 +156,15 @@ d8_window_success(D8Window *w, TimestampTz now)
 		w->best_size = 0;
 		round_begin(w, now);
 	}
-	/* whole multiples of the size: answers come in bursts of it a round trip apart */
+	/*
+	 * Whole multiples of the size: answers come in bursts of it a round trip
+	 * apart.  While doubling, a round of 20 ms is one round trip at 20 ms of
+	 * latency instead of three: the ramp from 4 to 32 takes about three
+	 * round trips instead of nine.
+	 */
 	if (++w->round_done % (int) w->size == 0 &&
-		now - w->round_start >= (TimestampTz) D8_WINDOW_ROUND_MS * 1000)
+		now - w->round_start >= (TimestampTz) (w->slow_start ? D8_WINDOW_SLOW_START_ROUND_MS :
+											   D8_WINDOW_ROUND_MS) * 1000)
 		round_end(w, now);
 }
 

@@ -4,14 +4,16 @@
  *
  * A fixed window (data8.parallel_requests = N) never moves.  The adaptive
  * one (auto) is AIMD.  It measures the throughput of each round (at least
- * as many successes as the window's size, and at least a minimum time) at
- * one size, and changes the size only between rounds: it doubles from a
- * small start while the throughput grows in proportion, then grows by one
- * a round.  A round that is not enough better than the best one is flat;
- * after a flat round the same size is measured again, and two flat rounds
- * in a row send the window back to the best round's size (where the work
- * is bound by CPU rather than latency, more requests in flight only cost),
- * and from there it holds a while before probing again.  A 429, a 503 or a
+ * as many successes as the window's size, and at least a minimum time: 20
+ * ms while doubling, when the question is only whether twice the requests
+ * bring an eighth more, and 50 ms after) at one size, and changes the size
+ * only between rounds: it doubles from a small start while the throughput
+ * grows in proportion, then grows by one a round.  A round that is not
+ * enough better than the best one is flat; after a flat round the same
+ * size is measured again, and two flat rounds in a row send the window
+ * back to the best round's size (where the work is bound by CPU rather than
+ * latency, more requests in flight only cost), and from there it holds a
+ * while before probing again.  A 429, a 503 or a
  * timeout halves it at once; after that it stays below the size that met
  * the push back for a while.  A round where the window was seldom full
  * (fewer than a quarter of its requests filled it) is not judged: the

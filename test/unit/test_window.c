@@ -15,7 +15,8 @@
  * Checked, as make bench checks them on the real thing: auto's time within
  * 1.2x of the best fixed window's at 0, 20, 50 and 100 ms, and with a
  * sender that takes 0.7 ms to make each request ("rows-bound") at 0 and
- * 20 ms; under a limit of 6, after the first second fewer than 5% 429s and
+ * 20 ms; with that sender at 20 ms, the ramp from 4 to 32 within 4 round
+ * trips; under a limit of 6, after the first second fewer than 5% 429s and
  * a throughput within 1.25x of the fixed window at the limit's; with the
  * rows-bound sender at 0 ms, where the answers come before the next request
  * is made, auto stays at its start of 4; a fixed window never moves; a push
@@ -54,6 +55,7 @@ typedef struct Outcome
 {
 	double		seconds;
 	int			peak;
+	double		peak_at;		/* seconds until the window first reached its peak */
 	int			last_size;
 	int			ok_after_1s;	/* answers after the first second */
 	int			refused_after_1s;	/* of which 429s */
@@ -159,7 +161,11 @@ run(const Model *m, int fixed)
 				if (now - BASE_US < 1e6)
 					ok_before_1s++;
 			}
-			o.peak = Max(o.peak, d8_window_allowed(&w));
+			if (d8_window_allowed(&w) > o.peak)
+			{
+				o.peak = d8_window_allowed(&w);
+				o.peak_at = (now - BASE_US) / 1e6;
+			}
 		}
 	}
 	o.seconds = (now - BASE_US) / 1e6;
@@ -194,7 +200,7 @@ main(void)
 	const Model limited = {"20 ms, limit 6", 20, 2.1, 0.25, 6, 0};
 	char		what[200];
 
-	printf("%-16s %8s %8s %8s %8s %8s   (seconds for %d requests; auto's peak/last size)\n",
+	printf("%-16s %8s %8s %8s %8s %8s   (seconds for %d requests; auto's peak/last size, ms to the peak)\n",
 		   "model", "auto", "4", "8", "16", "32", REQUESTS);
 	for (int i = 0; i < lengthof(latency_models); i++)
 	{
@@ -210,7 +216,7 @@ main(void)
 			printf(" %8.2f", f.seconds);
 			best = Min(best, f.seconds);
 		}
-		printf("   (%d/%d)\n", a.peak, a.last_size);
+		printf("   (%d/%d, %.0f ms)\n", a.peak, a.last_size, a.peak_at * 1000);
 		snprintf(what, sizeof(what), "%s: auto %.2f s within 1.2x of the best fixed window's %.2f s",
 				 m->name, a.seconds, best);
 		check(a.seconds <= 1.2 * best, what);
@@ -227,6 +233,19 @@ main(void)
 		snprintf(what, sizeof(what), "%s: fixed 6 / auto after the first second %.2fx (<= 1.25x)",
 				 limited.name, f.rate_after_1s / a.rate_after_1s);
 		check(f.rate_after_1s <= 1.25 * a.rate_after_1s, what);
+	}
+
+	{
+		/*
+		 * While doubling, a round lasts one round trip at 20 ms, not 50 ms
+		 * (three round trips): from 4 to 32 in about three of them.
+		 */
+		const Model *m = &latency_models[5];
+		Outcome		a = run(m, 0);
+
+		snprintf(what, sizeof(what), "%s: auto reaches 32 within 4 round trips (%.0f ms, peak %d)",
+				 m->name, a.peak_at * 1000, a.peak);
+		check(a.peak == 32 && a.peak_at <= 4 * m->latency_ms / 1000.0, what);
 	}
 
 	{
