@@ -89,6 +89,14 @@ SELECT count(*), sum(x), min(x), max(x) FROM data8.fetch_output(:'out') AS f(x i
 -- rows in dataset order across pages
 SELECT bool_and(x = n) AS in_order FROM (
     SELECT x, row_number() OVER () AS n FROM data8.fetch_output(:'out') AS f(x int)) s;
+-- a scrollable cursor reads them backwards too, across the page boundary
+BEGIN;
+DECLARE back SCROLL CURSOR FOR SELECT x FROM data8.fetch_output(:'out') AS f(x int);
+FETCH LAST FROM back;
+FETCH BACKWARD 2 FROM back;
+FETCH ABSOLUTE 1000 FROM back;
+FETCH PRIOR FROM back;
+COMMIT;
 SELECT echo('st_zero') AS out0 \gset
 SELECT count(*) FROM data8.fetch_output(:'out0') AS f(x int);
 

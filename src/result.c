@@ -66,7 +66,9 @@ d8_result_set_begin(FunctionCallInfo fcinfo)
 		rs->tupdesc = CreateTupleDescCopy(tupdesc);
 	else
 		rs->tupdesc = CreateTupleDescCopy(rsinfo->expectedDesc);
-	rs->store = tuplestore_begin_heap(true, false, work_mem);
+	/* kept for reading backwards only when the caller may (a SCROLL cursor) */
+	rs->store = tuplestore_begin_heap((rsinfo->allowedModes & SFRM_Materialize_Random) != 0,
+									  false, work_mem);
 	rs->attinmeta = TupleDescGetAttInMetadata(rs->tupdesc);
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = rs->store;
