@@ -89,14 +89,6 @@ SELECT count(*), sum(x), min(x), max(x) FROM data8.fetch_output(:'out') AS f(x i
 -- rows in dataset order across pages
 SELECT bool_and(x = n) AS in_order FROM (
     SELECT x, row_number() OVER () AS n FROM data8.fetch_output(:'out') AS f(x int)) s;
--- a scrollable cursor reads them backwards too, across the page boundary
-BEGIN;
-DECLARE back SCROLL CURSOR FOR SELECT x FROM data8.fetch_output(:'out') AS f(x int);
-FETCH LAST FROM back;
-FETCH BACKWARD 2 FROM back;
-FETCH ABSOLUTE 1000 FROM back;
-FETCH PRIOR FROM back;
-COMMIT;
 SELECT echo('st_zero') AS out0 \gset
 SELECT count(*) FROM data8.fetch_output(:'out0') AS f(x int);
 
@@ -109,6 +101,16 @@ RESET data8.parallel_requests;
 SELECT echo('st_big') AS out \gset
 SELECT count(*), count(DISTINCT id), sum(id) FROM data8.fetch_output(:'out') AS f(id int, h text);
 SELECT count(*) FROM data8.fetch_output(:'out') AS f(id int, h text) WHERE h <> md5(id::text);
+-- a scrollable cursor reads them backwards too, from rows kept on disk
+BEGIN;
+SET LOCAL work_mem = '64kB';
+DECLARE back SCROLL CURSOR FOR
+    SELECT id, h = md5(id::text) AS h_ok FROM data8.fetch_output(:'out') AS f(id int, h text);
+FETCH LAST FROM back;
+FETCH BACKWARD 2 FROM back;
+FETCH ABSOLUTE 1000 FROM back;
+FETCH PRIOR FROM back;
+COMMIT;
 
 -- scale-out: two parts into disjoint block ranges, then one completion
 SELECT dataset, records, blocks FROM data8.upload_dataset('st_parts',

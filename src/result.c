@@ -66,7 +66,7 @@ d8_result_set_begin(FunctionCallInfo fcinfo)
 		rs->tupdesc = CreateTupleDescCopy(tupdesc);
 	else
 		rs->tupdesc = CreateTupleDescCopy(rsinfo->expectedDesc);
-	/* kept for reading backwards only when the caller may (a SCROLL cursor) */
+	/* kept for reading backwards only when the caller may (a scrollable cursor, say) */
 	rs->store = tuplestore_begin_heap((rsinfo->allowedModes & SFRM_Materialize_Random) != 0,
 									  false, work_mem);
 	rs->attinmeta = TupleDescGetAttInMetadata(rs->tupdesc);

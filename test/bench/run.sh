@@ -9,7 +9,8 @@
 # limit (--max-concurrent BENCH_LIMIT, default 6), each setting run
 # BENCH_WINDOW_RUNS times (default 5; at 0 ms twice that, with the wire
 # limit among the settings; interleaved; the report judges each setting by
-# its fastest run and shows the median and the range); at 0 ms also
+# its fastest run at 0 ms and by its median elsewhere, and shows the median
+# and the range); at 0 ms also
 # measures the PostgreSQL floor of the fetch (CTAS from a set-returning SQL
 # function, no network), backend memory (fresh sessions after a cluster
 # restart) and CALL data8.cleanse_table() on a copy of the table; prints a
@@ -20,7 +21,8 @@
 #   BENCH_ROWS=100000 BENCH_LIMIT_ROWS=100000 make bench   # a quick run
 #   BENCH_PARALLEL=16 make bench      # requests in flight (default 8)
 #   BENCH_WINDOW_RUNS=1 make bench    # one run per window setting
-#   BENCH_WORK=DIR make bench         # keep the results (JSON) in DIR, a new folder
+#   BENCH_WORK=DIR make bench         # keep the results (JSON) and block bodies in DIR,
+#                                     # a new folder (relative to the tree's top)
 set -euo pipefail
 SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$SELF")/../.."
@@ -41,6 +43,10 @@ if [ "${1:-}" != "--inside" ]; then
 	command -v pg_virtualenv >/dev/null || { echo "pg_virtualenv is missing: make deps" >&2; exit 1; }
 	command -v curl >/dev/null || { echo "curl is missing" >&2; exit 1; }
 	$PY -c 'import psycopg2, requests' || { echo "$PY needs psycopg2 and requests (python3-psycopg2 python3-requests)" >&2; exit 1; }
+	if [ -n "${BENCH_WORK:-}" ] && [ -e "$BENCH_WORK" ]; then
+		echo "BENCH_WORK=$BENCH_WORK exists: name a new folder" >&2
+		exit 1
+	fi
 	make -s
 	make -s install >/dev/null
 	make -s -C test/sim
