@@ -767,6 +767,25 @@ def curl_report(runs, r0, judged, line, info):
              "%.2fx" % ((auto["seconds"] - fl["seconds"]) / curl_med["seconds"]))
 
 
+class Targets:
+    """Prints target lines (label, value, goal, PASS or MISS) in columns of
+    the given widths and counts the misses."""
+
+    def __init__(self, label_width, value_width):
+        self.fmt = "%%-%ds %%%ds" % (label_width, value_width)
+        self.target_width = value_width
+        self.misses = 0
+
+    def line(self, label, value, target, ok, note=""):
+        self.misses += 0 if ok else 1
+        print(self.fmt % (label, value) + "   target %-*s %s%s"
+              % (self.target_width, target, "PASS" if ok else "MISS",
+                 "   " + note if note else ""))
+
+    def info(self, label, value):
+        print(self.fmt % (label, value) + "   (information, no target)")
+
+
 def later_429_share(p):
     """The share of a phase's requests after its first second that got a 429."""
     return p["later_rejected"] / p["later_requests"] if p["later_requests"] else 0.0
@@ -850,16 +869,8 @@ def window_report(results):
           " limit, the medians")
     print("of the per-run values")
     print("-" * W)
-    misses = 0
-
-    def line(label, value, target, ok, note=""):
-        nonlocal misses
-        misses += 0 if ok else 1
-        print("%-60s %9s   target %-9s %s%s" % (label, value, target, "PASS" if ok else "MISS",
-                                               "   " + note if note else ""))
-
-    def info(label, value):
-        print("%-60s %9s   (information, no target)" % (label, value))
+    targets = Targets(60, 9)
+    line, info = targets.line, targets.info
 
     by_lat = {r["latency"]: r for r in results}
     for w in wins:
@@ -906,7 +917,7 @@ def window_report(results):
                 x = ref / mine if mine else float("inf")
                 line("%s fixed %d (the limit) / auto, after 1 s" % (label, w["limit"]),
                      "%.2fx" % x, "<= %.2fx" % LIMIT_X, x <= LIMIT_X)
-    return misses
+    return targets.misses
 
 
 # ---------------------------------------------------------------- report
@@ -987,13 +998,8 @@ def report():
     print()
     print("Targets")
     print("-" * W)
-    misses = 0
-
-    def line(label, value, target, ok, note=""):
-        nonlocal misses
-        misses += 0 if ok else 1
-        print("%-52s %10s   target %-10s %s%s" % (label, value, target, "PASS" if ok else "MISS",
-                                                 "   " + note if note else ""))
+    targets = Targets(52, 10)
+    line = targets.line
 
     def memory_table(small, large):
         """Prints the peaks of both sizes and their difference; returns the
@@ -1105,7 +1111,7 @@ def report():
             for n in c.get("notices", []):
                 if not n.startswith("NOTICE:  data8: run"):
                     print("  %s rows: %s" % (fmt_int(c["records"]), n))
-    misses += window_report(results)
+    misses = targets.misses + window_report(results)
     print("-" * W)
     bad_rows = [k for r in results for k in ("extension", "serial")
                 if r[k].get("rows_match") is False]
