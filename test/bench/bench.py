@@ -477,9 +477,10 @@ def run_wire(tries=3):
     runs = {"upload": [], "fetch": []}
     out = None
     for t in range(1, tries + 1):
-        runs["upload"].append(wire.upload("w_up%d" % t))
+        ds = "w_up%d" % t
+        runs["upload"].append(wire.upload(ds))
         if out is None:
-            out = wire.c.run_echo("w_job", "w_up1")
+            out = wire.c.run_echo("w_job", ds)
         runs["fetch"].append(wire.fetch(out))
     return {phase: median_result(rs) for phase, rs in runs.items()}
 
@@ -883,10 +884,12 @@ def window_report(results):
                 judged = judged_run(w["latency"])
                 other, other_name = ((median_run, "medians") if judged is fastest_run
                                      else (fastest_run, "fastest"))
-                x = judged(runs["auto"], phase)[phase]["seconds"] / min(
-                    judged(runs[str(n)], phase)[phase]["seconds"] for n in WINDOW_FIXED)
-                xo = other(runs["auto"], phase)[phase]["seconds"] / min(
-                    other(runs[str(n)], phase)[phase]["seconds"] for n in WINDOW_FIXED)
+
+                def auto_over_best(pick):
+                    """auto's time over the best fixed window's, each run picked by pick"""
+                    return pick(runs["auto"], phase)[phase]["seconds"] / min(
+                        pick(runs[str(n)], phase)[phase]["seconds"] for n in WINDOW_FIXED)
+                x, xo = auto_over_best(judged), auto_over_best(other)
                 line("%d ms %-6s auto time / best fixed window's" % (w["latency"], phase),
                      "%.2fx" % x, "<= %.1fx" % AUTO_BEST_X, x <= AUTO_BEST_X,
                      "(%s %.2fx)" % (other_name, xo))
