@@ -86,7 +86,7 @@ apt-get "${APT[@]}" update >&2
 cd "$work/dl"
 fetch_source() { apt-get "${APT[@]}" source --download-only "$1" >&2 2>/dev/null; }
 fetch_binary() { apt-get "${APT[@]}" download "$@" >&2; }
-unpack() { dpkg-deb -x "$(ls "$work"/dl/"$1"_*.deb)" "$dir/root"; }
+unpack() { dpkg-deb -x "$(ls "$work"/dl/"$1"_*.deb)" "$dir/deb"; }	# binary packages, unpacked under the prefix
 
 # the server
 if [ -f "$dir/.server" ]; then
@@ -104,13 +104,13 @@ elif fetch_source "postgresql-$v"; then
 else
   say "no source package for postgresql-$v here: headers, PGXS and pg_config from the binary packages"
   fetch_binary "postgresql-server-dev-$v" "postgresql-client-$v"
-  mkdir -p "$dir/root" "$dir/bin"
+  mkdir -p "$dir/deb" "$dir/bin"
   unpack "postgresql-server-dev-$v"; unpack "postgresql-client-$v"
   # the headers describe Debian 13's C library, which has strlcpy and
   # strlcat; where this one has not, PostgreSQL must declare its own
   if ! echo '#include <string.h>' | cc -E - | grep -q strlcpy; then
     sed -i 's/^#define HAVE_DECL_STRL\(CAT\|CPY\) 1$/#define HAVE_DECL_STRL\1 0/' \
-      "$dir"/root/usr/include/postgresql/"$v"/server/pg_config.h
+      "$dir"/deb/usr/include/postgresql/"$v"/server/pg_config.h
   fi
   server=no; echo no > "$dir/.server"
 fi
@@ -154,7 +154,7 @@ if [ -n "$needs" ] && [ "$(printf '%s\n' "$needs" "$have" | sort -V | tail -1)" 
   fi
 fi
 if [ $server = no ]; then
-  real=$dir/root/usr/lib/postgresql/$v/bin/pg_config
+  real=$dir/deb/usr/lib/postgresql/$v/bin/pg_config
   if [ -d "$dir/libc" ]; then wrap "$real" "$dir/bin/pg_config"; else ln -s "$real" "$dir/bin/pg_config"; fi
 fi
 
